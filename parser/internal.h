@@ -1,0 +1,60 @@
+/*
+ * internal.h - declarations shared between the parser's files (lexer,
+ * parser, hash sets) and not part of the public API.
+ */
+#ifndef PREX_INTERNAL_H
+#define PREX_INTERNAL_H
+
+#include "prex.h"
+
+/* Lexer start conditions: which token set the next token comes from. */
+enum {
+    PREX__C_GEN = 0, /* names, quoted strings, punctuation, blanks */
+    PREX__C_VAL,     /* numbers: a value, timestamp or exemplar value */
+    PREX__C_TEXT     /* the rest of the line (HELP text, comment, TYPE token) */
+};
+
+/* Tokens. Each spans [tok, cur) of the input. */
+enum {
+    PREX__T_END = 0,    /* the limit (buf + len) was reached */
+    PREX__T_NL,         /* "\n" */
+    PREX__T_CRNL,       /* "\r\n" */
+    PREX__T_BLANK,      /* run of spaces and tabs */
+    PREX__T_HASH,       /* "#" */
+    PREX__T_IDENT,      /* [a-zA-Z_:][a-zA-Z0-9_:]* */
+    PREX__T_LBRACE,     /* "{" */
+    PREX__T_RBRACE,     /* "}" */
+    PREX__T_COMMA,      /* "," */
+    PREX__T_EQ,         /* "=" */
+    PREX__T_QSTR,       /* "..." UTF-8, no escapes */
+    PREX__T_QSTR_ESC,   /* "..." UTF-8, only the escapes \\ \" \n */
+    PREX__T_QSTR_XESC,  /* "..." UTF-8, with some other backslash pair */
+    PREX__T_QSTR_UTF8,  /* "..." closed, but not valid UTF-8 */
+    PREX__T_QSTR_OPEN,  /* '"' with no closing quote on the line */
+    PREX__T_INT,        /* [+-]?[0-9]+ */
+    PREX__T_FLOAT,      /* any other Go ParseFloat number (no hex, no '_') */
+    PREX__T_WORD,       /* any other run of non-blank bytes (value context) */
+    PREX__T_TEXT,       /* rest of line, valid UTF-8 */
+    PREX__T_TEXT_RAW,   /* rest of line, not valid UTF-8 */
+    PREX__T_NUL,        /* a NUL byte before the limit */
+    PREX__T_BAD         /* any other byte */
+};
+
+typedef struct prex__lexer {
+    const char *cur;  /* next byte to read */
+    const char *lim;  /* buf + len; *lim == '\0' */
+    const char *tok;  /* start of the last token */
+} prex__lexer;
+
+/* Scans one token in condition cond; sets l->tok and advances l->cur. */
+int prex__lex(prex__lexer *l, int cond);
+
+/* Hash sets (set.c). */
+int prex__set_get_or_put(prex__set *s, const prex_alloc *alc, uint64_t key,
+                         uint32_t *val);
+int prex__set_get(const prex__set *s, uint64_t key, uint32_t *val);
+void prex__set_update(prex__set *s, uint64_t key, uint32_t val);
+void prex__set_clear(prex__set *s, const prex_alloc *alc);
+void prex__set_free(prex__set *s, const prex_alloc *alc);
+
+#endif /* PREX_INTERNAL_H */

@@ -1,0 +1,1948 @@
+/*
+ * parse.c - events from tokens: the line grammar of text 0.0.4 and
+ * OpenMetrics 1.0, value conversion, and the validator (the family state
+ * machine and the series-level checks).
+ *
+ * Every call of prex_next() parses one whole line: first the syntax (which
+ * fills the event and the label slots, with slices into the buffer), then
+ * the validation of that line against the state left by earlier lines.
+ * Only when both pass is the line consumed and the event returned, so an
+ * incomplete last line is simply parsed again after a refill.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* MARK: state constants */
+
+enum { ST_OK = 0, ST_ERROR, ST_SAWEOF, ST_DONE };
+
+/* Family flags, kept in _fammeta and in the families set. */
+#define FM_HELP    0x1u
+#define FM_TYPE    0x2u
+#define FM_UNIT    0x4u
+#define FM_SAMPLES 0x8u
+
+/* Metric-point flags (_mflags). */
+#define MF_BUCKET  0x01u
+#define MF_INF     0x02u
+#define MF_COUNT   0x04u
+#define MF_SUM     0x08u
+#define MF_NEGB    0x10u /* a bucket with a negative le */
+#define MF_Q       0x20u /* a quantile sample */
+#define MF_STATE1  0x40u
+
+/* Keys of the families set: family names and sample names are hashed
+ * with different seeds so both kinds live in one set. */
+#define SEED_FAMILY 0x9e3779b97f4a7c15ull
+#define SEED_SAMPLE 0xc2b2ae3d27d4eb4full
+#define SEED_LABEL  0x165667b19e3779f9ull
+
+#define DEFAULT_MAX_LINE        (1u << 20)
+#define DEFAULT_MAX_LABEL_VALUE (1u << 16)
+
+/* MARK: hashing */
+
+static uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+/* Streaming hash state: whole 8-byte words go in one at a time. */
+typedef struct hstate {
+    uint64_t h;
+    uint64_t n;
+    unsigned char tail[8];
+    unsigned ntail;
+} hstate;
+
+static void hs_word(hstate *s, uint64_t w)
+{
+    s->h = (s->h ^ mix64(w * 0x87c37b91114253d5ull)) * 0x4cf5ad432745937full;
+    s->h = (s->h << 31) | (s->h >> 33);
+}
+
+static void hs_bytes(hstate *s, const unsigned char *b, size_t len)
+{
+    s->n += len;
+    while (len && s->ntail) {
+        s->tail[s->ntail++] = *b++;
+        len--;
+        if (s->ntail == 8) {
+            uint64_t w;
+            memcpy(&w, s->tail, 8);
+            hs_word(s, w);
+            s->ntail = 0;
+        }
+    }
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, b, 8);
+        hs_word(s, w);
+        b += 8;
+        len -= 8;
+    }
+    while (len--)
+        s->tail[s->ntail++] = *b++;
+}
+
+static uint64_t hs_final(hstate *s)
+{
+    uint64_t w = 0;
+    memcpy(&w, s->tail, s->ntail);
+    hs_word(s, w ^ ((uint64_t)s->ntail << 56));
+    return mix64(s->h ^ s->n);
+}
+
+/* Hashes the decoded bytes of a raw slice (escapes decoded when esc). */
+static uint64_t hash_slice(prex_slice sl, int esc, uint64_t seed)
+{
+    hstate s = { seed, 0, { 0 }, 0 };
+
+    if (!esc) {
+        hs_bytes(&s, (const unsigned char *)sl.ptr, sl.len);
+    } else {
+        unsigned char out[256];
+        size_t i = 0, o = 0;
+        while (i < sl.len) {
+            char c = sl.ptr[i++];
+            if (c == '\\' && i < sl.len) {
+                char n = sl.ptr[i];
+                if (n == '\\' || n == '"') {
+                    c = n;
+                    i++;
+                } else if (n == 'n') {
+                    c = '\n';
+                    i++;
+                }
+            }
+            out[o++] = (unsigned char)c;
+            if (o == sizeof out) {
+                hs_bytes(&s, out, o);
+                o = 0;
+            }
+        }
+        hs_bytes(&s, out, o);
+    }
+    return hs_final(&s);
+}
+
+/* MARK: small helpers */
+
+static int slice_eq(prex_slice a, const char *b, size_t blen)
+{
+    return a.len == blen && memcmp(a.ptr, b, blen) == 0;
+}
+
+#define SLICE_EQ_LIT(s, lit) slice_eq((s), (lit), sizeof(lit) - 1)
+
+/* Compares two raw slices by their decoded bytes. Escapes in text format
+ * are canonical (decoding is injective), so raw equality is decoded
+ * equality unless one side uses escapes and the other does not. */
+static int raw_eq(prex_slice a, int aesc, prex_slice b, int besc)
+{
+    if (!aesc && !besc)
+        return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
+    return hash_slice(a, aesc, 0) == hash_slice(b, besc, 0) &&
+           (aesc == besc ? a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0 : 1);
+}
+
+/* Writes a short, printable rendering of bytes into out (for details). */
+static void render(char *out, size_t outsz, const char *s, size_t n)
+{
+    size_t o = 0, i;
+
+    for (i = 0; i < n && o + 5 < outsz; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (i == 40) {
+            out[o++] = '.';
+            out[o++] = '.';
+            out[o++] = '.';
+            break;
+        }
+        if (c < 0x20 || c == 0x7f) {
+            o += (size_t)snprintf(out + o, outsz - o, "\\x%02X", c);
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = 0;
+}
+
+/* MARK: line context */
+
+typedef struct lctx {
+    prex_parser *p;
+    prex__lexer lx;
+    const char *start;   /* first byte of the line */
+    int om;
+    int qname;           /* the metric name was a quoted element in braces */
+    prex_event *ev;
+} lctx;
+
+/* Records an error at byte at of the current line. Returns PREX_ERROR. */
+static int fail(lctx *c, const char *at, int code, const char *fmt, ...)
+{
+    prex_parser *p = c->p;
+    va_list ap;
+
+    p->_err.code = code;
+    p->_err.offset = p->_base + (uint64_t)(at - p->_buf);
+    p->_err.line = p->_line;
+    p->_err.column = (uint64_t)(at - c->start) + 1;
+    p->_err.msg = prex_strerror(code);
+    p->_detail[0] = 0;
+    if (fmt) {
+        va_start(ap, fmt);
+        vsnprintf(p->_detail, sizeof p->_detail, fmt, ap);
+        va_end(ap);
+    }
+    p->_err.detail = p->_detail;
+    return PREX_ERROR;
+}
+
+/* Records an error at a position remembered from an earlier line. */
+static int fail_at(prex_parser *p, uint64_t off, uint64_t line, uint64_t col,
+                   int code, const char *detail)
+{
+    p->_err.code = code;
+    p->_err.offset = off;
+    p->_err.line = line;
+    p->_err.column = col;
+    p->_err.msg = prex_strerror(code);
+    snprintf(p->_detail, sizeof p->_detail, "%s", detail ? detail : "");
+    p->_err.detail = p->_detail;
+    return PREX_ERROR;
+}
+
+/* Describes the token [tok, cur) for "found ..." in a detail message. */
+static const char *found(lctx *c, int tok, char *buf, size_t n)
+{
+    switch (tok) {
+    case PREX__T_END: return "end of input";
+    case PREX__T_NL: return "end of line";
+    case PREX__T_CRNL: return "\"\\r\\n\"";
+    case PREX__T_NUL: return "NUL byte";
+    default: break;
+    }
+    buf[0] = '\'';
+    render(buf + 1, n - 2, c->lx.tok, (size_t)(c->lx.cur - c->lx.tok));
+    strcat(buf, "'");
+    return buf;
+}
+
+static int lex(lctx *c, int cond)
+{
+    return prex__lex(&c->lx, cond);
+}
+
+static int peek(lctx *c)
+{
+    return (unsigned char)*c->lx.cur;
+}
+
+/* Fails with "expected WHAT, found <tok>". */
+static int expected(lctx *c, int tok, int code, const char *what)
+{
+    char b[64];
+    if (tok == PREX__T_NUL)
+        code = PREX_E_NUL;
+    else if (tok == PREX__T_CRNL)
+        code = PREX_E_CR;
+    return fail(c, c->lx.tok, code, "expected %s, found %s", what, found(c, tok, b, sizeof b));
+}
+
+/* MARK: numbers */
+
+static const double pow10tab[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+static int ieq(const char *s, size_t n, const char *lit)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        char a = s[i];
+        if (a >= 'A' && a <= 'Z')
+            a = (char)(a - 'A' + 'a');
+        if (a != lit[i] || !lit[i])
+            return 0;
+    }
+    return lit[n] == 0;
+}
+
+/*
+ * Converts a token already known to match the float grammar.
+ * Returns 0, -1 on overflow (|v| would be infinite), or -2 when the C
+ * library could not read it (only with an unusual LC_NUMERIC). Exact for
+ * the common cases (Clinger's fast path); strtod for the rest.
+ */
+static int to_double(const char *s, size_t n, double *out)
+{
+    const char *p = s, *e = s + n;
+    int neg = 0;
+    uint64_t m = 0;
+    int digits = 0, exp10 = 0, exact = 1;
+
+    if (p < e && (*p == '+' || *p == '-'))
+        neg = *p++ == '-';
+    if (p < e && ((*p | 0x20) == 'i' || (*p | 0x20) == 'n')) {
+        if ((*p | 0x20) == 'n')
+            *out = NAN;
+        else
+            *out = neg ? -INFINITY : INFINITY;
+        return 0;
+    }
+    for (; p < e && *p >= '0' && *p <= '9'; p++) {
+        if (digits < 19) {
+            m = m * 10 + (uint64_t)(*p - '0');
+            if (m)
+                digits++;
+        } else {
+            exact = 0;
+        }
+    }
+    if (p < e && *p == '.') {
+        for (p++; p < e && *p >= '0' && *p <= '9'; p++) {
+            if (digits < 19) {
+                m = m * 10 + (uint64_t)(*p - '0');
+                if (m)
+                    digits++;
+                exp10--;
+            } else {
+                exact = 0;
+            }
+        }
+    }
+    if (p < e) /* exponent */
+        exact = 0;
+    if (exact && m < (1ull << 53) && exp10 >= -22) {
+        double v = (double)m;
+        v = exp10 < 0 ? v / pow10tab[-exp10] : v;
+        *out = neg ? -v : v;
+        return 0;
+    }
+    {
+        /* The token in the buffer is always followed by a blank, a line
+         * end or the sentinel NUL, all of which stop strtod, so it can
+         * read the buffer in place. Only a locale whose decimal point is
+         * not '.' needs a copy with the point replaced. */
+        char tmp[512];
+        const char *src = s;
+        char *end;
+        double v;
+        const struct lconv *lc = localeconv();
+        if (lc && lc->decimal_point && lc->decimal_point[0] != '.' &&
+            memchr(s, '.', n)) {
+            size_t i;
+            if (n >= sizeof tmp)
+                return -2;
+            for (i = 0; i < n; i++)
+                tmp[i] = s[i] == '.' ? lc->decimal_point[0] : s[i];
+            tmp[n] = 0;
+            src = tmp;
+        }
+        errno = 0;
+        v = strtod(src, &end);
+        if (end != src + n)
+            return -2;
+        if (errno == ERANGE && isinf(v))
+            return -1;
+        *out = v;
+        return 0;
+    }
+}
+
+/* Parses [+-]?[0-9]+ as int64. Returns 0, or -1 on overflow. */
+static int to_int64(const char *s, size_t n, int64_t *out)
+{
+    const char *p = s, *e = s + n;
+    int neg = 0;
+    uint64_t v = 0, lim;
+
+    if (*p == '+' || *p == '-')
+        neg = *p++ == '-';
+    lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; p < e; p++) {
+        uint64_t d = (uint64_t)(*p - '0');
+        if (v > (lim - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return 0;
+}
+
+/* Parses the value token just lexed (tok) into *v. */
+static int value_token(lctx *c, int tok, const char *what, double *v, prex_slice *raw)
+{
+    const char *s = c->lx.tok;
+    size_t n = (size_t)(c->lx.cur - s);
+    char b[64];
+    int r;
+
+    if (tok != PREX__T_INT && tok != PREX__T_FLOAT) {
+        if (tok == PREX__T_WORD || tok == PREX__T_BAD || tok == PREX__T_HASH)
+            return fail(c, s, PREX_E_VALUE, "expected %s, found %s", what,
+                        found(c, tok, b, sizeof b));
+        return expected(c, tok, PREX_E_VALUE, what);
+    }
+    r = to_double(s, n, v);
+    if (r == -1)
+        return fail(c, s, PREX_E_VALUE_RANGE, "%s %s does not fit a float64", what,
+                    found(c, tok, b, sizeof b));
+    if (r < 0)
+        return fail(c, s, PREX_E_VALUE, "cannot convert %s %s", what, found(c, tok, b, sizeof b));
+    raw->ptr = s;
+    raw->len = n;
+    return 0;
+}
+
+/* Parses a timestamp token just lexed: text int64 ms, or OpenMetrics
+ * float seconds converted to int64(seconds * 1000). */
+static int timestamp_token(lctx *c, int tok, int64_t *ms, prex_slice *raw)
+{
+    const char *s = c->lx.tok;
+    size_t n = (size_t)(c->lx.cur - s);
+    char b[64];
+
+    raw->ptr = s;
+    raw->len = n;
+    if (!c->om) {
+        if (tok != PREX__T_INT)
+            return fail(c, s, PREX_E_TIMESTAMP, "expected integer milliseconds as timestamp, found %s",
+                        found(c, tok, b, sizeof b));
+        if (to_int64(s, n, ms) < 0)
+            return fail(c, s, PREX_E_TIMESTAMP_RANGE, "timestamp %s does not fit int64",
+                        found(c, tok, b, sizeof b));
+        return 0;
+    }
+    {
+        double v, msd;
+        if (tok != PREX__T_INT && tok != PREX__T_FLOAT)
+            return fail(c, s, PREX_E_TIMESTAMP, "expected timestamp in seconds, found %s",
+                        found(c, tok, b, sizeof b));
+        if (to_double(s, n, &v) < 0 || isnan(v) || isinf(v))
+            return fail(c, s, PREX_E_TIMESTAMP, "timestamp must be a finite number, found %s",
+                        found(c, tok, b, sizeof b));
+        msd = v * 1000.0;
+        if (!(msd > -9223372036854775808.0 && msd < 9223372036854775808.0))
+            return fail(c, s, PREX_E_TIMESTAMP_RANGE, "timestamp %s does not fit int64 milliseconds",
+                        found(c, tok, b, sizeof b));
+        *ms = (int64_t)msd;
+        return 0;
+    }
+}
+
+/* MARK: line ends and blanks */
+
+/*
+ * Consumes the end of the line after its last token. tok is the token
+ * already lexed there (a blank, a line end or the limit). Handles strict
+ * and lenient trailing blanks, CRLF, and the final line without "\n".
+ * Returns 0 when the line is complete.
+ */
+static int end_of_line(lctx *c, int tok, int cond)
+{
+    prex_parser *p = c->p;
+    const char *blank = NULL;
+
+    if (tok == PREX__T_BLANK) {
+        blank = c->lx.tok;
+        tok = lex(c, cond);
+    }
+    if (tok == PREX__T_CRNL) {
+        if (!(p->_flags & PREX_LENIENT_CRLF))
+            return fail(c, c->lx.tok, PREX_E_CR, "lines end with \"\\n\" only (--lenient crlf accepts \"\\r\\n\")");
+        tok = PREX__T_NL;
+    }
+    if (tok == PREX__T_END) {
+        if (!p->_finished || !(p->_flags & PREX_LENIENT_MISSING_NEWLINE) || c->om)
+            return fail(c, c->lx.tok, PREX_E_TRUNCATED, "expected \"\\n\" at end of line, found end of input");
+        tok = PREX__T_NL;
+    }
+    if (tok != PREX__T_NL) {
+        char b[64];
+        if (blank) {
+            /* something after a blank: not a trailing blank, a stray token */
+            return fail(c, c->lx.tok, PREX_E_TRAILING, "expected end of line, found %s",
+                        found(c, tok, b, sizeof b));
+        }
+        return expected(c, tok, PREX_E_TRAILING, "end of line");
+    }
+    if (blank && !(p->_flags & PREX_LENIENT_TRAILING_SPACE))
+        return fail(c, blank, PREX_E_TRAILING_BLANK,
+                    "expected end of line, found blank (--lenient trailing-space accepts it)");
+    return 0;
+}
+
+/* Lexes a token in GEN, skipping blanks (text format only). */
+static int lex_skip(lctx *c)
+{
+    int tok = lex(c, PREX__C_GEN);
+    if (tok == PREX__T_BLANK && !c->om)
+        tok = lex(c, PREX__C_GEN);
+    return tok;
+}
+
+/* OpenMetrics: the token must be exactly one space. */
+static int om_space(lctx *c, int tok, const char *what)
+{
+    if (tok == PREX__T_BLANK && c->lx.cur - c->lx.tok == 1 && *c->lx.tok == ' ')
+        return 0;
+    if (tok == PREX__T_BLANK)
+        return fail(c, c->lx.tok, PREX_E_SYNTAX, "expected a single space before %s", what);
+    return expected(c, tok, PREX_E_SYNTAX, what);
+}
+
+/* MARK: quoted strings and names */
+
+/*
+ * Checks a quoted-string token for use as a name or value and returns its
+ * content slice (between the quotes) and escape flag. kind names the
+ * thing for messages; code is the error for a non-string token.
+ */
+static int qstring(lctx *c, int tok, int code, const char *kind,
+                   prex_slice *out, unsigned char *esc)
+{
+    const char *s = c->lx.tok;
+    size_t n = (size_t)(c->lx.cur - s);
+
+    switch (tok) {
+    case PREX__T_QSTR:
+        *esc = 0;
+        break;
+    case PREX__T_QSTR_ESC:
+        *esc = 1;
+        break;
+    case PREX__T_QSTR_XESC:
+        if (!c->om) {
+            const char *q = s + 1;
+            while ((q = memchr(q, '\\', (size_t)(s + n - 1 - q))) != NULL) {
+                if (q[1] != '\\' && q[1] != '"' && q[1] != 'n')
+                    return fail(c, q, PREX_E_ESCAPE,
+                                "invalid escape sequence '\\%c' in %s (only \\\\, \\\" and \\n)",
+                                q[1] >= 0x20 && q[1] < 0x7f ? q[1] : '?', kind);
+                q += 2;
+            }
+        }
+        *esc = 1;
+        break;
+    case PREX__T_QSTR_UTF8: {
+        const char *q;
+        for (q = s + 1; q < s + n - 1 && (unsigned char)*q < 0x80; q++)
+            ;
+        return fail(c, q, PREX_E_UTF8, "%s is not valid UTF-8", kind);
+    }
+    case PREX__T_QSTR_OPEN:
+        return fail(c, s, PREX_E_NEWLINE_IN_STRING,
+                    "%s starts here but has no closing '\"' on this line", kind);
+    default:
+        return expected(c, tok, code, kind);
+    }
+    out->ptr = s + 1;
+    out->len = n - 2;
+    return 0;
+}
+
+/* Checks a decoded name against the name rules (legacy flag, empty). */
+static int check_quoted_name(lctx *c, prex_slice name, unsigned char esc,
+                             int metric, const char *at)
+{
+    if (name.len == 0)
+        return fail(c, at, metric ? PREX_E_NAME : PREX_E_LABEL_NAME,
+                    metric ? "metric name is empty" : "label name is empty");
+    if (c->p->_flags & PREX_LEGACY_NAMES) {
+        int ok = !esc && (metric ? prex_is_legacy_metric_name(name)
+                                 : prex_is_legacy_label_name(name));
+        if (!ok) {
+            char b[64];
+            render(b, sizeof b, name.ptr, name.len);
+            return fail(c, at, metric ? PREX_E_NAME : PREX_E_LABEL_NAME,
+                        "\"%s\" is not a legacy %s name (legacy name validation)", b,
+                        metric ? "metric" : "label");
+        }
+    }
+    return 0;
+}
+
+/* Reads a metric name in a HELP/TYPE/UNIT line: identifier or quoted. */
+static int meta_name(lctx *c, int tok, prex_event *ev)
+{
+    if (tok == PREX__T_IDENT) {
+        ev->name.ptr = c->lx.tok;
+        ev->name.len = (size_t)(c->lx.cur - c->lx.tok);
+        ev->name_esc = 0;
+        return 0;
+    }
+    if (tok >= PREX__T_QSTR && tok <= PREX__T_QSTR_OPEN) {
+        const char *at = c->lx.tok;
+        if (qstring(c, tok, PREX_E_NAME, "metric name", &ev->name, &ev->name_esc) < 0)
+            return PREX_ERROR;
+        return check_quoted_name(c, ev->name, ev->name_esc, 1, at);
+    }
+    return expected(c, tok, PREX_E_NAME, "metric name");
+}
+
+/* MARK: labels */
+
+/* Two label names equal? (raw slices, escapes respected) */
+static int label_name_eq(const prex_label *a, const prex_label *b)
+{
+    return raw_eq(a->name, a->name_esc, b->name, b->name_esc);
+}
+
+/*
+ * Parses a label set after its "{" (already consumed) into p->_labels or
+ * p->_exlabels. For a sample label set (exemplar == 0), a bare quoted
+ * string is the metric name; *name must then be empty and is set.
+ * On success *nlabels is the count and the "}" is consumed.
+ */
+static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
+{
+    prex_parser *p = c->p;
+    prex_label *slots = exemplar ? p->_exlabels : p->_labels;
+    size_t maxl = p->_lim.max_labels, n = 0;
+    int tok, need_elem = 0;
+
+    for (;;) {
+        const char *at;
+        prex_slice nm;
+        unsigned char nesc = 0;
+        int quoted;
+
+        tok = lex_skip(c);
+        if (tok == PREX__T_RBRACE) {
+            if (need_elem && c->om)
+                return fail(c, c->lx.tok, PREX_E_SYNTAX,
+                            c->om ? "expected label name after ',' (no trailing comma in OpenMetrics)"
+                                  : "expected label name after ','");
+            break;
+        }
+        at = c->lx.tok;
+        if (tok == PREX__T_IDENT) {
+            nm.ptr = at;
+            nm.len = (size_t)(c->lx.cur - at);
+            quoted = 0;
+        } else if (tok >= PREX__T_QSTR && tok <= PREX__T_QSTR_OPEN) {
+            if (qstring(c, tok, PREX_E_LABEL_NAME, "label name", &nm, &nesc) < 0)
+                return PREX_ERROR;
+            quoted = 1;
+        } else if (tok == PREX__T_COMMA && need_elem) {
+            return fail(c, at, PREX_E_SYNTAX, "expected label name, found ','");
+        } else {
+            return expected(c, tok, PREX_E_LABEL_NAME, n || need_elem ? "label name" : "label name or '}'");
+        }
+
+        /* a name followed by "=" is a label; a bare quoted string is the
+         * metric name */
+        tok = lex_skip(c);
+        if (tok != PREX__T_EQ) {
+            if (quoted && !exemplar && (tok == PREX__T_COMMA || tok == PREX__T_RBRACE)) {
+                if (c->qname)
+                    return fail(c, at, PREX_E_NAME,
+                                "metric name given twice (only one quoted name is allowed)");
+                if (ev->name.ptr)
+                    return fail(c, at, PREX_E_NAME,
+                                "metric name given both before '{' and inside it");
+                if (check_quoted_name(c, nm, nesc, 1, at) < 0)
+                    return PREX_ERROR;
+                ev->name = nm;
+                ev->name_esc = nesc;
+                c->qname = 1;
+                if (tok == PREX__T_RBRACE)
+                    break;
+                need_elem = 1;
+                continue;
+            }
+            if (quoted && exemplar && (tok == PREX__T_COMMA || tok == PREX__T_RBRACE))
+                return fail(c, at, PREX_E_EXEMPLAR, "an exemplar label set cannot name a metric");
+            return expected(c, tok, PREX_E_SYNTAX, "'=' after label name");
+        }
+        if (quoted) {
+            if (check_quoted_name(c, nm, nesc, 0, at) < 0)
+                return PREX_ERROR;
+        } else if (memchr(nm.ptr, ':', nm.len)) {
+            return fail(c, at, PREX_E_LABEL_NAME, "label names cannot contain ':'");
+        }
+        if (nm.len == 8 && !nesc && memcmp(nm.ptr, "__name__", 8) == 0 && !exemplar)
+            return fail(c, at, PREX_E_RESERVED_LABEL, "label name \"__name__\" is reserved");
+        if (n >= maxl)
+            return fail(c, at, PREX_E_LIMIT_LABELS, "more than %zu labels", maxl);
+        slots[n].name = nm;
+        slots[n].name_esc = nesc;
+        {
+            size_t i;
+            for (i = 0; i < n; i++) {
+                if (label_name_eq(&slots[i], &slots[n])) {
+                    char b[64];
+                    render(b, sizeof b, nm.ptr, nm.len);
+                    return fail(c, at, PREX_E_DUP_LABEL, "label \"%s\" appears twice", b);
+                }
+            }
+        }
+        tok = lex_skip(c);
+        if (qstring(c, tok, PREX_E_LABEL_VALUE, "label value", &slots[n].value,
+                    &slots[n].value_esc) < 0)
+            return PREX_ERROR;
+        if (slots[n].value.len > p->_lim.max_label_value)
+            return fail(c, c->lx.tok, PREX_E_LIMIT_LABEL_VALUE,
+                        "label value of %zu bytes exceeds the limit of %zu",
+                        slots[n].value.len, p->_lim.max_label_value);
+        n++;
+        tok = lex_skip(c);
+        if (tok == PREX__T_RBRACE)
+            break;
+        if (tok != PREX__T_COMMA)
+            return expected(c, tok, PREX_E_SYNTAX, "',' or '}'");
+        /* text allows one trailing comma; ",," and "{,}" fail above */
+        need_elem = 1;
+    }
+    *nlabels = n;
+    return 0;
+}
+
+/* MARK: validator */
+
+/* Copies a family name into the parser (it must outlive its line). */
+static int set_family(lctx *c, prex_slice name, int esc, const char *at)
+{
+    prex_parser *p = c->p;
+
+    if (name.len > sizeof p->_fam)
+        return fail(c, at, PREX_E_LIMIT_NAME, "metric name of %zu bytes exceeds %zu",
+                    name.len, sizeof p->_fam);
+    memcpy(p->_fam, name.ptr, name.len);
+    p->_famlen = name.len;
+    p->_famesc = esc;
+    p->_famtype = PREX_TYPE_UNTYPED;
+    p->_fammeta = 0;
+    p->_famopen = 1;
+    return 0;
+}
+
+static prex_slice fam_slice(const prex_parser *p)
+{
+    prex_slice s = { p->_fam, p->_famlen };
+    return s;
+}
+
+static int is_hist(int t)
+{
+    return t == PREX_TYPE_HISTOGRAM || t == PREX_TYPE_GAUGEHISTOGRAM;
+}
+
+/* Checks done when a metric point ends (a new point, metric or family
+ * begins, or the input ends). Errors point at the metric's first line. */
+static int point_end(prex_parser *p)
+{
+    unsigned f = p->_mflags;
+    int om = p->_format == PREX_FORMAT_OPENMETRICS;
+
+    if (!p->_mopen)
+        return 0;
+    if (is_hist(p->_famtype) && (f & (MF_BUCKET | MF_COUNT | MF_SUM))) {
+        if (!(f & MF_INF))
+            return fail_at(p, p->_moff, p->_mline, p->_mcol, PREX_E_INF_BUCKET,
+                           "a histogram needs a bucket with le=\"+Inf\"");
+        if (om && !(f & MF_SUM) != !(f & MF_COUNT))
+            return fail_at(p, p->_moff, p->_mline, p->_mcol, PREX_E_SUM_COUNT,
+                           p->_famtype == PREX_TYPE_HISTOGRAM ? "_sum and _count must both be present or both absent"
+                                                              : "_gsum and _gcount must both be present or both absent");
+        if (om && (f & MF_SUM) && (f & MF_NEGB) && p->_famtype == PREX_TYPE_HISTOGRAM)
+            return fail_at(p, p->_moff, p->_mline, p->_mcol, PREX_E_SUM_COUNT,
+                           "a histogram with negative buckets cannot have _sum");
+        if (om && (f & MF_SUM) && p->_msum < 0 && !(f & MF_NEGB))
+            return fail_at(p, p->_moff, p->_mline, p->_mcol, PREX_E_NEGATIVE,
+                           "the sum is negative but no bucket has a negative le");
+    }
+    p->_mflags = 0;
+    return 0;
+}
+
+/* Ends the current family: its last metric point is checked. */
+static int family_end(prex_parser *p)
+{
+    int r = point_end(p);
+    p->_mopen = 0;
+    if (p->_alc) {
+        prex__set_clear(&p->_metrics, p->_alc);
+        prex__set_clear(&p->_series, p->_alc);
+    }
+    return r;
+}
+
+static int nomem(lctx *c)
+{
+    return fail(c, c->start, PREX_E_NO_MEMORY, "while growing the validator's tables");
+}
+
+static const struct suffix_def {
+    prex_suffix s;
+    const char *str;
+    size_t len;
+} suffixes[] = {
+    { PREX_SUFFIX_TOTAL, "_total", 6 },   { PREX_SUFFIX_CREATED, "_created", 8 },
+    { PREX_SUFFIX_BUCKET, "_bucket", 7 }, { PREX_SUFFIX_SUM, "_sum", 4 },
+    { PREX_SUFFIX_COUNT, "_count", 6 },   { PREX_SUFFIX_GSUM, "_gsum", 5 },
+    { PREX_SUFFIX_GCOUNT, "_gcount", 7 }, { PREX_SUFFIX_INFO, "_info", 5 },
+};
+#define NSUFFIXES (sizeof suffixes / sizeof suffixes[0])
+#define BIT(x) (1u << (x))
+
+/* The suffixes a family of type t has in format om (bit per prex_suffix). */
+static unsigned suffix_mask(int t, int om)
+{
+    switch (t) {
+    case PREX_TYPE_COUNTER:
+        return om ? BIT(PREX_SUFFIX_TOTAL) | BIT(PREX_SUFFIX_CREATED) : 0;
+    case PREX_TYPE_SUMMARY:
+        return BIT(PREX_SUFFIX_SUM) | BIT(PREX_SUFFIX_COUNT) | (om ? BIT(PREX_SUFFIX_CREATED) : 0);
+    case PREX_TYPE_HISTOGRAM:
+        return BIT(PREX_SUFFIX_BUCKET) | BIT(PREX_SUFFIX_SUM) | BIT(PREX_SUFFIX_COUNT) |
+               (om ? BIT(PREX_SUFFIX_CREATED) : 0);
+    case PREX_TYPE_GAUGEHISTOGRAM:
+        return BIT(PREX_SUFFIX_BUCKET) | (om ? BIT(PREX_SUFFIX_GSUM) | BIT(PREX_SUFFIX_GCOUNT)
+                                             : BIT(PREX_SUFFIX_SUM) | BIT(PREX_SUFFIX_COUNT));
+    case PREX_TYPE_INFO:
+        return BIT(PREX_SUFFIX_INFO);
+    default:
+        return 0;
+    }
+}
+
+/* Which known suffix does name end with (after a non-empty base)? */
+static const struct suffix_def *suffix_of(prex_slice name)
+{
+    size_t i;
+    for (i = 0; i < NSUFFIXES; i++)
+        if (name.len > suffixes[i].len &&
+            memcmp(name.ptr + name.len - suffixes[i].len, suffixes[i].str, suffixes[i].len) == 0)
+            return &suffixes[i];
+    return NULL;
+}
+
+/* Hash of a family name with a suffix appended (for clash checks). */
+static uint64_t hash_with_suffix(prex_slice name, int esc, const struct suffix_def *sd)
+{
+    char tmp[PREX_MAX_NAME + 16];
+    prex_slice t = { tmp, name.len + sd->len };
+
+    if (name.len > PREX_MAX_NAME)
+        return 0;
+    memcpy(tmp, name.ptr, name.len);
+    memcpy(tmp + name.len, sd->str, sd->len);
+    return hash_slice(t, esc, SEED_FAMILY);
+}
+
+/* The base of a name: the name without a known suffix. */
+static prex_slice base_of(prex_slice name)
+{
+    const struct suffix_def *sd = suffix_of(name);
+    if (sd)
+        name.len -= sd->len;
+    return name;
+}
+
+/*
+ * Opens family name (from a metadata line, or from a sample that belongs
+ * to no open family: implicit). Fails when the name was a family or a
+ * sample name earlier (families are contiguous, sample names unique), or
+ * when an earlier family's type makes this name one of its sample names.
+ *
+ * OpenMetrics only: families without metadata whose names share a base
+ * ("foo_total", "foo_created") form one group that may alternate, as the
+ * reference parsers accept.
+ */
+static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int implicit)
+{
+    prex_parser *p = c->p;
+    char b[64];
+    uint64_t fkey = hash_slice(name, esc, SEED_FAMILY);
+    uint32_t v;
+
+    render(b, sizeof b, name.ptr, name.len);
+    if (implicit && c->om && p->_famopen && p->_famimplicit && esc == p->_famesc &&
+        hash_slice(base_of(name), esc, SEED_FAMILY) == p->_grpbase) {
+        if (p->_alc) {
+            v = p->_famid << 4;
+            int r = prex__set_get_or_put(&p->_families, p->_alc, fkey, &v);
+            if (r < 0)
+                return nomem(c);
+            if (r == 1 && (v >> 4) != p->_famid)
+                return fail(c, at, PREX_E_NOT_CONTIGUOUS,
+                            "family \"%s\" already appeared earlier; all lines of a family must be together", b);
+        }
+        return set_family(c, name, esc, at);
+    }
+    if (family_end(p) < 0)
+        return PREX_ERROR;
+    p->_famid++;
+    p->_lastsn = 0;
+    if (p->_alc) {
+        const struct suffix_def *sd = suffix_of(name);
+        int r;
+        v = p->_famid << 4;
+        r = prex__set_get_or_put(&p->_families, p->_alc, fkey, &v);
+        if (r < 0)
+            return nomem(c);
+        if (r == 1)
+            return fail(c, at, PREX_E_NOT_CONTIGUOUS,
+                        "family \"%s\" already appeared earlier; all lines of a family must be together", b);
+        if (prex__set_get(&p->_families, hash_slice(name, esc, SEED_SAMPLE), &v) && v != p->_famid)
+            return fail(c, at, PREX_E_NAME_CLASH,
+                        "family \"%s\" has the name of a sample of an earlier family", b);
+        if (sd) {
+            prex_slice base = { name.ptr, name.len - sd->len };
+            if (prex__set_get(&p->_families, hash_slice(base, esc, SEED_FAMILY), &v) &&
+                (suffix_mask((int)(v & 15), c->om) & BIT(sd->s)))
+                return fail(c, at, PREX_E_NAME_CLASH,
+                            "family \"%s\" clashes with the samples of an earlier family", b);
+        }
+    }
+    if (set_family(c, name, esc, at) < 0)
+        return PREX_ERROR;
+    p->_famimplicit = implicit;
+    p->_grpbase = hash_slice(base_of(name), esc, SEED_FAMILY);
+    return 0;
+}
+
+/* Records the family's type and checks that none of the sample names the
+ * type implies is the name of an earlier family. */
+static int family_type(lctx *c, int type, const char *at)
+{
+    prex_parser *p = c->p;
+    prex_slice f = fam_slice(p);
+    unsigned mask = suffix_mask(type, c->om);
+    size_t i;
+    uint32_t v;
+
+    p->_famtype = type;
+    if (!p->_alc)
+        return 0;
+    prex__set_update(&p->_families, hash_slice(f, p->_famesc, SEED_FAMILY),
+                     (p->_famid << 4) | (uint32_t)type);
+    for (i = 0; i < NSUFFIXES; i++) {
+        if ((mask & BIT(suffixes[i].s)) &&
+            prex__set_get(&p->_families, hash_with_suffix(f, p->_famesc, &suffixes[i]), &v)) {
+            char b[64];
+            render(b, sizeof b, f.ptr, f.len);
+            return fail(c, at, PREX_E_NAME_CLASH,
+                        "a %s named \"%s\" would have samples named like an earlier family (%s)",
+                        prex_type_name((prex_type)type, (prex_format)p->_format), b, suffixes[i].str);
+        }
+    }
+    return 0;
+}
+
+/* Does a sample named name belong to the open family, and as what? */
+static int belongs(const prex_parser *p, prex_slice name, int esc, prex_suffix *sfx)
+{
+    unsigned allowed;
+    size_t i;
+
+    if (!p->_famopen || esc != p->_famesc)
+        return 0;
+    if (name.len == p->_famlen && memcmp(name.ptr, p->_fam, name.len) == 0) {
+        *sfx = PREX_SUFFIX_NONE;
+        return 1;
+    }
+    if (name.len <= p->_famlen || memcmp(name.ptr, p->_fam, p->_famlen) != 0)
+        return 0;
+    allowed = suffix_mask(p->_famtype, p->_format == PREX_FORMAT_OPENMETRICS);
+    for (i = 0; i < NSUFFIXES; i++) {
+        if ((allowed & BIT(suffixes[i].s)) && name.len == p->_famlen + suffixes[i].len &&
+            memcmp(name.ptr + p->_famlen, suffixes[i].str, suffixes[i].len) == 0) {
+            *sfx = suffixes[i].s;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Finds a label by name; NULL if absent. */
+static const prex_label *find_label(const prex_event *ev, const char *name, size_t len)
+{
+    size_t i;
+    for (i = 0; i < ev->nlabels; i++)
+        if (!ev->labels[i].name_esc && ev->labels[i].name.len == len &&
+            memcmp(ev->labels[i].name.ptr, name, len) == 0)
+            return &ev->labels[i];
+    return NULL;
+}
+
+/* Parses a label value that must hold a float (le, quantile). */
+static int label_float(const prex_label *l, int om, double *v)
+{
+    prex__lexer lx;
+    int tok;
+    char tmp[128];
+    const char *s = l->value.ptr;
+    size_t n = l->value.len;
+
+    if (l->value_esc || n == 0 || n >= sizeof tmp)
+        return -1;
+    /* lex a NUL-terminated copy so the token cannot run into the quote */
+    memcpy(tmp, s, n);
+    tmp[n] = 0;
+    lx.cur = tmp;
+    lx.lim = tmp + n;
+    lx.tok = tmp;
+    tok = prex__lex(&lx, PREX__C_VAL);
+    if ((tok != PREX__T_INT && tok != PREX__T_FLOAT) || lx.cur != tmp + n)
+        return -1;
+    if (to_double(tmp, n, v) != 0)
+        return -1;
+    (void)om;
+    return 0;
+}
+
+/* Order-independent hash of a label set, skipping empty values and the
+ * label skip (may be NULL). */
+static uint64_t labels_hash(const prex_event *ev, const prex_label *skip)
+{
+    uint64_t h = 0;
+    size_t i;
+
+    for (i = 0; i < ev->nlabels; i++) {
+        const prex_label *l = &ev->labels[i];
+        if (l == skip || l->value.len == 0)
+            continue;
+        h += mix64(hash_slice(l->name, l->name_esc, SEED_LABEL) * 31 ^
+                   hash_slice(l->value, l->value_esc, SEED_SAMPLE));
+    }
+    return h;
+}
+
+/* Counts code points of the exemplar's label names and values. */
+static size_t exemplar_chars(const prex_exemplar *ex)
+{
+    size_t i, j, n = 0;
+    for (i = 0; i < ex->nlabels; i++) {
+        const prex_slice *sl[2] = { &ex->labels[i].name, &ex->labels[i].value };
+        for (j = 0; j < 2; j++) {
+            size_t k;
+            for (k = 0; k < sl[j]->len; k++) {
+                unsigned char ch = (unsigned char)sl[j]->ptr[k];
+                if ((ch & 0xc0) == 0x80)
+                    continue;
+                if (ch == '\\' && k + 1 < sl[j]->len)
+                    k++;
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+static int is_integer(double v)
+{
+    return isfinite(v) && floor(v) == v;
+}
+
+/*
+ * Validates a parsed sample against the family state and updates it.
+ * at_name/at_value point at the name and value tokens for error positions.
+ */
+static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const char *at_value)
+{
+    prex_parser *p = c->p;
+    prex_suffix sfx = PREX_SUFFIX_NONE;
+    const prex_label *le = NULL, *q = NULL, *skip = NULL;
+    int om = c->om, t;
+    uint64_t mkey, skey;
+    char b[64];
+
+    if (!belongs(p, ev->name, ev->name_esc, &sfx)) {
+        if (family_begin(c, ev->name, ev->name_esc, at_name, 1) < 0)
+            return PREX_ERROR;
+        sfx = PREX_SUFFIX_NONE;
+    }
+    t = p->_famtype;
+    ev->type = (prex_type)t;
+    ev->suffix = sfx;
+    ev->family.ptr = ev->name.ptr;
+    ev->family.len = ev->name.len - prex_suffix_len(sfx);
+    p->_fammeta |= FM_SAMPLES;
+
+    /* sample names are unique to one family */
+    if (p->_alc) {
+        uint64_t h = hash_slice(ev->name, ev->name_esc, SEED_SAMPLE);
+        if (h != p->_lastsn) {
+            uint32_t v = p->_famid;
+            int r = prex__set_get_or_put(&p->_families, p->_alc, h, &v);
+            if (r < 0)
+                return nomem(c);
+            if ((r == 1 && v != p->_famid) ||
+                (sfx != PREX_SUFFIX_NONE &&
+                 prex__set_get(&p->_families, hash_slice(ev->name, ev->name_esc, SEED_FAMILY), &v))) {
+                render(b, sizeof b, ev->name.ptr, ev->name.len);
+                return fail(c, at_name, PREX_E_NAME_CLASH,
+                            "sample name \"%s\" clashes with another family", b);
+            }
+            p->_lastsn = h;
+        }
+    }
+
+    /* per-type rules */
+    switch (t) {
+    case PREX_TYPE_COUNTER:
+        if (om && sfx == PREX_SUFFIX_NONE)
+            return fail(c, at_name, PREX_E_SUFFIX,
+                        "an OpenMetrics counter's samples are named <family>_total or <family>_created");
+        if (om && sfx == PREX_SUFFIX_TOTAL) {
+            if (isnan(ev->value))
+                return fail(c, at_value, PREX_E_NAN_VALUE, "a counter cannot be NaN");
+            if (ev->value < 0)
+                return fail(c, at_value, PREX_E_NEGATIVE, "a counter cannot be negative");
+        }
+        break;
+    case PREX_TYPE_SUMMARY:
+        q = find_label(ev, "quantile", 8);
+        if (sfx == PREX_SUFFIX_NONE) {
+            double qv;
+            if (!q)
+                return fail(c, at_name, PREX_E_QUANTILE, "summary sample without a quantile label");
+            if (label_float(q, om, &qv) < 0) {
+                render(b, sizeof b, q->value.ptr, q->value.len);
+                return fail(c, q->value.ptr, PREX_E_QUANTILE, "quantile \"%s\" is not a number", b);
+            }
+            if (om && (isnan(qv) || qv < 0 || qv > 1))
+                return fail(c, q->value.ptr, PREX_E_QUANTILE, "quantile must be between 0 and 1");
+            if (om && (isnan(ev->value) ? 0 : ev->value < 0))
+                return fail(c, at_value, PREX_E_NEGATIVE, "a quantile value cannot be negative");
+            skip = q;
+        } else {
+            if (q)
+                return fail(c, q->name.ptr, PREX_E_RESERVED_FOR_TYPE,
+                            "label \"quantile\" is only for the summary's quantile samples");
+            if (om && (sfx == PREX_SUFFIX_SUM || sfx == PREX_SUFFIX_COUNT)) {
+                if (isnan(ev->value))
+                    return fail(c, at_value, PREX_E_NAN_VALUE, "summary _sum and _count cannot be NaN");
+                if (ev->value < 0)
+                    return fail(c, at_value, PREX_E_NEGATIVE, "summary _sum and _count cannot be negative");
+            }
+            if (om && sfx == PREX_SUFFIX_COUNT && !is_integer(ev->value))
+                return fail(c, at_value, PREX_E_VALUE, "summary _count must be an integer");
+        }
+        break;
+    case PREX_TYPE_HISTOGRAM:
+    case PREX_TYPE_GAUGEHISTOGRAM:
+        le = find_label(ev, "le", 2);
+        if (sfx == PREX_SUFFIX_NONE)
+            return fail(c, at_name, PREX_E_SUFFIX,
+                        "histogram samples are named <family>_bucket, _sum or _count");
+        if (sfx != PREX_SUFFIX_BUCKET && le)
+            return fail(c, le->name.ptr, PREX_E_RESERVED_FOR_TYPE,
+                        "label \"le\" is only for the histogram's _bucket samples");
+        skip = le;
+        break;
+    case PREX_TYPE_INFO:
+        if (sfx != PREX_SUFFIX_INFO)
+            return fail(c, at_name, PREX_E_SUFFIX, "info samples are named <family>_info");
+        if (ev->value != 1)
+            return fail(c, at_value, PREX_E_INFO, "an info sample's value must be 1");
+        break;
+    case PREX_TYPE_STATESET: {
+        size_t i;
+        if (!(ev->value == 0 || ev->value == 1))
+            return fail(c, at_value, PREX_E_STATESET, "a stateset sample's value must be 0 or 1");
+        for (i = 0; i < ev->nlabels; i++)
+            if (raw_eq(ev->labels[i].name, ev->labels[i].name_esc, fam_slice(p), p->_famesc))
+                skip = &ev->labels[i];
+        if (!skip)
+            return fail(c, at_name, PREX_E_STATESET, "a stateset sample needs a label named after its family");
+        break;
+    }
+    default:
+        break;
+    }
+
+    /* exemplars */
+    if (ev->has_exemplar) {
+        if (!((t == PREX_TYPE_COUNTER && sfx == PREX_SUFFIX_TOTAL) ||
+              (is_hist(t) && sfx == PREX_SUFFIX_BUCKET)))
+            return fail(c, ev->exemplar.value_raw.ptr, PREX_E_EXEMPLAR_PLACE,
+                        "exemplars are allowed only on counter _total and histogram _bucket samples");
+        if (exemplar_chars(&ev->exemplar) > 128)
+            return fail(c, ev->exemplar.value_raw.ptr, PREX_E_EXEMPLAR_LENGTH,
+                        "exemplar label names and values exceed 128 characters");
+    }
+
+    /* metric points: grouping, duplicates, timestamps */
+    mkey = mix64(labels_hash(ev, skip) + hash_slice(fam_slice(p), p->_famesc, SEED_FAMILY));
+    skey = mix64(labels_hash(ev, NULL) ^ hash_slice(ev->name, ev->name_esc, SEED_SAMPLE));
+    if (!p->_mopen || mkey != p->_mhash) {
+        if (point_end(p) < 0)
+            return PREX_ERROR;
+        if (p->_alc) {
+            uint32_t v = 1;
+            int r = prex__set_get_or_put(&p->_metrics, p->_alc, mkey, &v);
+            if (r < 0)
+                return nomem(c);
+            if (r == 1) {
+                if (skey == p->_lastskey || t <= PREX_TYPE_GAUGE || t == PREX_TYPE_INFO)
+                    return fail(c, at_name, PREX_E_DUP_SERIES,
+                                "this series appeared earlier in the family");
+                return fail(c, at_name, PREX_E_INTERLEAVED,
+                            "the lines of one metric (same labels) must be together");
+            }
+            prex__set_clear(&p->_series, p->_alc);
+        }
+        p->_mopen = 1;
+        p->_mhash = mkey;
+        p->_mflags = 0;
+        p->_mhas_ts = 0;
+        p->_moff = p->_base + (uint64_t)(c->start - p->_buf);
+        p->_mline = p->_line;
+        p->_mcol = (uint64_t)(at_name - c->start) + 1;
+        if (p->_alc) {
+            uint32_t v = 0;
+            if (prex__set_get_or_put(&p->_series, p->_alc, skey, &v) < 0)
+                return nomem(c);
+        }
+    } else if (p->_alc) {
+        uint32_t v = 0;
+        int r = prex__set_get_or_put(&p->_series, p->_alc, skey, &v);
+        if (r < 0)
+            return nomem(c);
+        if (r == 1) {
+            /* the same series again: a new point of this metric, allowed
+             * only with timestamps that do not go backwards */
+            if (!ev->has_timestamp || !p->_mhas_ts)
+                return fail(c, at_name, PREX_E_DUP_SERIES, "this series appeared earlier in the family");
+            if (ev->timestamp_ms < p->_mts)
+                return fail(c, at_name, PREX_E_TS_ORDER, "timestamp is older than the metric's previous point");
+            if (point_end(p) < 0)
+                return PREX_ERROR;
+            prex__set_clear(&p->_series, p->_alc);
+            v = 0;
+            if (prex__set_get_or_put(&p->_series, p->_alc, skey, &v) < 0)
+                return nomem(c);
+        }
+    }
+    p->_lastskey = skey;
+    if (ev->has_timestamp) {
+        if (p->_mhas_ts && ev->timestamp_ms < p->_mts && om)
+            return fail(c, at_name, PREX_E_TS_ORDER, "timestamp is older than the metric's previous point");
+        p->_mts = ev->timestamp_ms;
+        p->_mhas_ts = 1;
+    }
+
+    /* histogram state of the point */
+    if (is_hist(t)) {
+        double v = ev->value;
+        if (sfx == PREX_SUFFIX_BUCKET) {
+            double lev;
+            if (!le)
+                return fail(c, at_name, PREX_E_LE, "histogram bucket without an le label");
+            if (label_float(le, om, &lev) < 0 ||
+                (om && isinf(lev) && lev > 0 && !slice_eq(le->value, "+Inf", 4))) {
+                render(b, sizeof b, le->value.ptr, le->value.len);
+                return fail(c, le->value.ptr, PREX_E_LE, "le=\"%s\" is not a valid bucket bound", b);
+            }
+            if (isnan(lev))
+                return fail(c, le->value.ptr, PREX_E_LE, "le cannot be NaN");
+            if (isnan(v))
+                return fail(c, at_value, PREX_E_BUCKET_VALUE, "a bucket count cannot be NaN");
+            if (v < 0)
+                return fail(c, at_value, PREX_E_NEGATIVE, "a bucket count cannot be negative");
+            if (om && !is_integer(v))
+                return fail(c, at_value, PREX_E_BUCKET_VALUE, "a bucket count must be an integer");
+            if (p->_mflags & MF_BUCKET) {
+                if (!(lev > p->_mlast_le))
+                    return fail(c, le->value.ptr, PREX_E_LE_ORDER,
+                                "buckets must be in increasing order of le");
+                if (v < p->_mlast_bucket)
+                    return fail(c, at_value, PREX_E_BUCKET_VALUE,
+                                "bucket counts must not decrease (they are cumulative)");
+            }
+            if (lev < 0)
+                p->_mflags |= MF_NEGB;
+            p->_mflags |= MF_BUCKET;
+            p->_mlast_le = lev;
+            p->_mlast_bucket = v;
+            if (isinf(lev)) {
+                p->_mflags |= MF_INF;
+                p->_minf = v;
+                if ((p->_mflags & MF_COUNT) && p->_mcount != v)
+                    return fail(c, at_value, PREX_E_COUNT_MISMATCH,
+                                "the +Inf bucket must equal the histogram's count");
+            }
+        } else if (sfx == PREX_SUFFIX_COUNT || sfx == PREX_SUFFIX_GCOUNT) {
+            if (isnan(v) && om)
+                return fail(c, at_value, PREX_E_NAN_VALUE, "a histogram count cannot be NaN");
+            if (v < 0)
+                return fail(c, at_value, PREX_E_NEGATIVE, "a histogram count cannot be negative");
+            if (om && !is_integer(v))
+                return fail(c, at_value, PREX_E_VALUE, "a histogram count must be an integer");
+            if ((p->_mflags & MF_INF) && p->_minf != v)
+                return fail(c, at_value, PREX_E_COUNT_MISMATCH,
+                            "the count must equal the +Inf bucket");
+            p->_mflags |= MF_COUNT;
+            p->_mcount = v;
+        } else if (sfx == PREX_SUFFIX_SUM || sfx == PREX_SUFFIX_GSUM) {
+            if (isnan(v) && om)
+                return fail(c, at_value, PREX_E_NAN_VALUE, "a histogram sum cannot be NaN");
+            p->_mflags |= MF_SUM;
+            p->_msum = v;
+        }
+    }
+    return 0;
+}
+
+/* MARK: sample lines */
+
+/*
+ * Parses the rest of an exemplar after " # " (OpenMetrics):
+ * "{labels} value [timestamp]" up to the line end.
+ */
+static int exemplar(lctx *c, prex_event *ev)
+{
+    prex_exemplar *ex = &ev->exemplar;
+    prex_event tmp;
+    int tok = lex(c, PREX__C_GEN);
+
+    if (tok != PREX__T_LBRACE)
+        return expected(c, tok, PREX_E_EXEMPLAR, "'{' to start the exemplar's labels");
+    memset(&tmp, 0, sizeof tmp);
+    if (labels(c, 1, &tmp, &ex->nlabels) < 0)
+        return PREX_ERROR;
+    ex->labels = c->p->_exlabels;
+    tok = lex(c, PREX__C_VAL);
+    if (om_space(c, tok, "the exemplar value") < 0)
+        return PREX_ERROR;
+    tok = lex(c, PREX__C_VAL);
+    if (value_token(c, tok, "exemplar value", &ex->value, &ex->value_raw) < 0)
+        return PREX_ERROR;
+    tok = lex(c, PREX__C_VAL);
+    if (tok == PREX__T_BLANK && c->lx.cur - c->lx.tok == 1 && *c->lx.tok == ' ') {
+        const char *sp = c->lx.tok;
+        tok = lex(c, PREX__C_VAL);
+        if (tok == PREX__T_INT || tok == PREX__T_FLOAT || tok == PREX__T_WORD) {
+            if (timestamp_token(c, tok, &ex->timestamp_ms, &ex->timestamp_raw) < 0)
+                return PREX_ERROR;
+            ex->has_timestamp = 1;
+            tok = lex(c, PREX__C_VAL);
+        } else {
+            c->lx.cur = sp;
+            tok = lex(c, PREX__C_VAL);
+        }
+    }
+    ev->has_exemplar = 1;
+    return end_of_line(c, tok, PREX__C_VAL);
+}
+
+/*
+ * Parses a sample line whose first token tok (an identifier or "{") was
+ * just lexed, then validates it. Fills ev.
+ */
+static int sample_line(lctx *c, int tok, prex_event *ev)
+{
+    const char *at_name = c->lx.tok, *at_value;
+    int om = c->om;
+
+    ev->kind = PREX_EV_SAMPLE;
+    ev->labels = c->p->_labels;
+    if (tok == PREX__T_IDENT) {
+        ev->name.ptr = c->lx.tok;
+        ev->name.len = (size_t)(c->lx.cur - c->lx.tok);
+        if (peek(c) == '{') {
+            tok = lex(c, PREX__C_GEN);
+        } else {
+            tok = lex(c, PREX__C_GEN);
+            if (tok != PREX__T_BLANK)
+                return expected(c, tok, PREX_E_NAME, "' ' or '{' after the metric name");
+            if (om && om_space(c, tok, "the value") < 0)
+                return PREX_ERROR;
+            if (!om && peek(c) == '{')
+                tok = lex(c, PREX__C_GEN);
+        }
+    }
+    if (tok == PREX__T_LBRACE) {
+        if (labels(c, 0, ev, &ev->nlabels) < 0)
+            return PREX_ERROR;
+        if (!ev->name.ptr)
+            return fail(c, at_name, PREX_E_NAME, "no metric name: write it before '{' or quoted inside");
+        if (om) {
+            tok = lex(c, PREX__C_VAL);
+            if (om_space(c, tok, "the value") < 0)
+                return PREX_ERROR;
+        } else if (peek(c) == ' ' || peek(c) == '\t') {
+            lex(c, PREX__C_VAL);
+        }
+    }
+    if (!c->qname && ev->name.len && !prex_is_legacy_metric_name(ev->name))
+        return fail(c, at_name, PREX_E_NAME, "invalid metric name");
+
+    tok = lex(c, PREX__C_VAL);
+    at_value = c->lx.tok;
+    if (value_token(c, tok, "sample value", &ev->value, &ev->value_raw) < 0)
+        return PREX_ERROR;
+
+    tok = lex(c, PREX__C_VAL);
+    if (tok == PREX__T_BLANK) {
+        const char *blank = c->lx.tok;
+        int single = c->lx.cur - blank == 1 && *blank == ' ';
+        tok = lex(c, PREX__C_VAL);
+        if (tok == PREX__T_INT || tok == PREX__T_FLOAT || tok == PREX__T_WORD) {
+            if (om && !single)
+                return fail(c, blank, PREX_E_SYNTAX, "expected a single space before the timestamp");
+            if (timestamp_token(c, tok, &ev->timestamp_ms, &ev->timestamp_raw) < 0)
+                return PREX_ERROR;
+            ev->has_timestamp = 1;
+            tok = lex(c, PREX__C_VAL);
+            if (tok == PREX__T_BLANK) {
+                blank = c->lx.tok;
+                single = c->lx.cur - blank == 1 && *blank == ' ';
+                tok = lex(c, PREX__C_VAL);
+                if (tok == PREX__T_HASH && om && single) {
+                    tok = lex(c, PREX__C_GEN);
+                    if (om_space(c, tok, "the exemplar") < 0)
+                        return PREX_ERROR;
+                    if (exemplar(c, ev) < 0)
+                        return PREX_ERROR;
+                    goto validate;
+                }
+                c->lx.cur = blank;
+                tok = lex(c, PREX__C_VAL);
+            }
+        } else if (tok == PREX__T_HASH && om && single) {
+            tok = lex(c, PREX__C_GEN);
+            if (om_space(c, tok, "the exemplar") < 0)
+                return PREX_ERROR;
+            if (exemplar(c, ev) < 0)
+                return PREX_ERROR;
+            goto validate;
+        } else if (tok == PREX__T_HASH && !om) {
+            return fail(c, c->lx.tok, PREX_E_TIMESTAMP,
+                        "expected integer milliseconds as timestamp, found '#' (comments and exemplars are not allowed after a sample in the text format)");
+        } else {
+            c->lx.cur = blank;
+            tok = lex(c, PREX__C_VAL);
+        }
+    }
+    if (end_of_line(c, tok, PREX__C_VAL) < 0)
+        return PREX_ERROR;
+validate:
+    return validate_sample(c, ev, at_name, at_value);
+}
+
+/* MARK: metadata and comment lines */
+
+/* Case-insensitive (text) or exact (OpenMetrics) type token lookup. */
+static int type_from_token(const char *s, size_t n, int om)
+{
+    static const struct { const char *name; int type; int in_text; int in_om; } types[] = {
+        { "counter", PREX_TYPE_COUNTER, 1, 1 },
+        { "gauge", PREX_TYPE_GAUGE, 1, 1 },
+        { "histogram", PREX_TYPE_HISTOGRAM, 1, 1 },
+        { "summary", PREX_TYPE_SUMMARY, 1, 1 },
+        { "untyped", PREX_TYPE_UNTYPED, 1, 0 },
+        { "unknown", PREX_TYPE_UNTYPED, 0, 1 },
+        { "gaugehistogram", PREX_TYPE_GAUGEHISTOGRAM, 1, 1 },
+        { "gauge_histogram", PREX_TYPE_GAUGEHISTOGRAM, 1, 0 },
+        { "info", PREX_TYPE_INFO, 0, 1 },
+        { "stateset", PREX_TYPE_STATESET, 0, 1 },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof types / sizeof types[0]; i++) {
+        if (om ? !types[i].in_om : !types[i].in_text)
+            continue;
+        if (om ? (strlen(types[i].name) == n && memcmp(types[i].name, s, n) == 0)
+               : ieq(s, n, types[i].name))
+            return types[i].type;
+    }
+    return -1;
+}
+
+/* Checks the escapes of HELP text: text format allows \\ \n \" only. */
+static int help_escapes(lctx *c, prex_slice t, unsigned char *esc)
+{
+    const char *q = t.ptr, *e = t.ptr + t.len;
+
+    *esc = 0;
+    while ((q = memchr(q, '\\', (size_t)(e - q))) != NULL) {
+        *esc = 1;
+        if (q + 1 == e)
+            return c->om ? 0 : fail(c, q, PREX_E_ESCAPE, "HELP text ends with a lone backslash");
+        if (!c->om && q[1] != '\\' && q[1] != 'n' && q[1] != '"')
+            return fail(c, q, PREX_E_ESCAPE,
+                        "invalid escape sequence '\\%c' in HELP text (only \\\\, \\n and \\\")",
+                        q[1] >= 0x20 && q[1] < 0x7f ? q[1] : '?');
+        q += 2;
+    }
+    return 0;
+}
+
+/* Reads the rest of the line as text (TEXT condition) into *t, then the
+ * line end. Strips one "\r" before "\n" under PREX_LENIENT_CRLF. */
+static int rest_of_line(lctx *c, prex_slice *t, int need_utf8)
+{
+    int tok = lex(c, PREX__C_TEXT);
+
+    t->ptr = c->lx.tok;
+    t->len = 0;
+    if (tok == PREX__T_TEXT || tok == PREX__T_TEXT_RAW) {
+        if (tok == PREX__T_TEXT_RAW && need_utf8) {
+            const char *q = c->lx.tok;
+            while ((unsigned char)*q < 0x80)
+                q++;
+            return fail(c, q, PREX_E_UTF8, "text is not valid UTF-8");
+        }
+        t->len = (size_t)(c->lx.cur - c->lx.tok);
+        tok = lex(c, PREX__C_TEXT);
+    }
+    if (t->len && t->ptr[t->len - 1] == '\r' && tok == PREX__T_NL) {
+        if (!(c->p->_flags & PREX_LENIENT_CRLF))
+            return fail(c, t->ptr + t->len - 1, PREX_E_CR,
+                        "lines end with \"\\n\" only (--lenient crlf accepts \"\\r\\n\")");
+        t->len--;
+    }
+    return end_of_line(c, tok, PREX__C_VAL);
+}
+
+/* Applies a HELP/TYPE/UNIT line to the family state. */
+static int validate_meta(lctx *c, prex_event *ev, const char *at_name)
+{
+    prex_parser *p = c->p;
+    unsigned bit = ev->kind == PREX_EV_HELP ? FM_HELP : ev->kind == PREX_EV_TYPE ? FM_TYPE : FM_UNIT;
+    static const char *what[] = { "", "HELP", "TYPE", "UNIT" };
+
+    if (!p->_famopen || !raw_eq(ev->name, ev->name_esc, fam_slice(p), p->_famesc)) {
+        if (family_begin(c, ev->name, ev->name_esc, at_name, 0) < 0)
+            return PREX_ERROR;
+    } else {
+        if (p->_fammeta & bit)
+            return fail(c, at_name, ev->kind == PREX_EV_HELP ? PREX_E_DUP_HELP
+                                  : ev->kind == PREX_EV_TYPE ? PREX_E_DUP_TYPE : PREX_E_DUP_UNIT,
+                        "second %s line for this family", what[ev->kind]);
+        /* text: a HELP after the samples is accepted, as expfmt does */
+        if ((p->_fammeta & FM_SAMPLES) && (c->om || ev->kind != PREX_EV_HELP))
+            return fail(c, at_name, PREX_E_META_AFTER_SAMPLES,
+                        "%s must come before the family's first sample", what[ev->kind]);
+    }
+    p->_fammeta |= bit;
+    if (ev->kind == PREX_EV_TYPE) {
+        if (family_type(c, ev->type, at_name) < 0)
+            return PREX_ERROR;
+        if ((p->_fammeta & 0x10u) &&
+            (ev->type == PREX_TYPE_INFO || ev->type == PREX_TYPE_STATESET))
+            return fail(c, at_name, PREX_E_UNIT, "info and stateset families cannot have a unit");
+    }
+    if (ev->kind == PREX_EV_UNIT && ev->text.len) {
+        prex_slice f = fam_slice(p);
+        if (p->_famtype == PREX_TYPE_INFO || p->_famtype == PREX_TYPE_STATESET)
+            return fail(c, at_name, PREX_E_UNIT, "info and stateset families cannot have a unit");
+        if (!(f.len > ev->text.len + 1 && f.ptr[f.len - ev->text.len - 1] == '_' &&
+              memcmp(f.ptr + f.len - ev->text.len, ev->text.ptr, ev->text.len) == 0))
+            return fail(c, ev->text.ptr, PREX_E_UNIT_SUFFIX,
+                        "the family name must end with \"_\" and its unit");
+        p->_fammeta |= 0x10u;
+    }
+    return 0;
+}
+
+/*
+ * Parses a line that starts with '#' (just lexed). Text format: HELP and
+ * TYPE lines, anything else is a comment. OpenMetrics: HELP, TYPE, UNIT
+ * and EOF only.
+ */
+static int hash_line(lctx *c, prex_event *ev)
+{
+    prex_parser *p = c->p;
+    const char *after_hash = c->lx.cur, *at_name;
+    int tok = lex(c, PREX__C_GEN), kind = 0, om = c->om;
+
+    if (om) {
+        if (!(tok == PREX__T_BLANK && c->lx.cur - c->lx.tok == 1 && *c->lx.tok == ' '))
+            return fail(c, after_hash - 1, PREX_E_COMMENT,
+                        "expected '# HELP', '# TYPE', '# UNIT' or '# EOF' (OpenMetrics has no comments)");
+        tok = lex(c, PREX__C_GEN);
+    } else if (tok == PREX__T_BLANK) {
+        tok = lex(c, PREX__C_GEN);
+    }
+    if (tok == PREX__T_IDENT) {
+        prex_slice kw = { c->lx.tok, (size_t)(c->lx.cur - c->lx.tok) };
+        if (SLICE_EQ_LIT(kw, "HELP"))
+            kind = PREX_EV_HELP;
+        else if (SLICE_EQ_LIT(kw, "TYPE"))
+            kind = PREX_EV_TYPE;
+        else if (om && SLICE_EQ_LIT(kw, "UNIT"))
+            kind = PREX_EV_UNIT;
+        else if (om && SLICE_EQ_LIT(kw, "EOF")) {
+            tok = lex(c, PREX__C_GEN);
+            if (tok == PREX__T_END && p->_finished) {
+                ev->kind = PREX_EV_EOF;
+                return 0;
+            }
+            if (end_of_line(c, tok, PREX__C_GEN) < 0)
+                return PREX_ERROR;
+            ev->kind = PREX_EV_EOF;
+            return 0;
+        }
+    }
+    if (kind) {
+        tok = lex(c, PREX__C_GEN);
+        if (om) {
+            if (om_space(c, tok, "the metric name") < 0)
+                return PREX_ERROR;
+            tok = lex(c, PREX__C_GEN);
+        } else if (tok == PREX__T_BLANK) {
+            tok = lex(c, PREX__C_GEN);
+        } else {
+            kind = 0; /* "# HELPx", "# HELP" alone: a comment */
+        }
+    }
+    if (kind && !om && !(tok == PREX__T_IDENT || (tok >= PREX__T_QSTR && tok <= PREX__T_QSTR_OPEN))) {
+        /* "# HELP " with no name is a plain comment; anything else where
+         * the name belongs is an invalid name, as in expfmt */
+        if (tok != PREX__T_NL && tok != PREX__T_CRNL && tok != PREX__T_END)
+            return expected(c, tok, PREX_E_NAME, "metric name after HELP or TYPE");
+        kind = 0;
+    }
+    if (!kind) {
+        if (om)
+            return fail(c, after_hash - 1, PREX_E_COMMENT,
+                        "expected '# HELP', '# TYPE', '# UNIT' or '# EOF' (OpenMetrics has no comments)");
+        c->lx.cur = after_hash;
+        ev->kind = PREX_EV_COMMENT;
+        return rest_of_line(c, &ev->text, 0);
+    }
+
+    at_name = c->lx.tok;
+    ev->kind = kind;
+    if (meta_name(c, tok, ev) < 0)
+        return PREX_ERROR;
+    tok = lex(c, PREX__C_GEN);
+    if (om) {
+        if (om_space(c, tok, kind == PREX_EV_TYPE ? "the type" : "the text") < 0)
+            return PREX_ERROR;
+    } else if (tok != PREX__T_BLANK) {
+        /* "# HELP name" or "# TYPE name" with nothing after: ignored */
+        if (tok != PREX__T_NL && tok != PREX__T_CRNL && tok != PREX__T_END)
+            return expected(c, tok, PREX_E_NAME, "blank after the metric name");
+        c->lx.cur = after_hash;
+        memset(ev, 0, sizeof *ev);
+        ev->kind = PREX_EV_COMMENT;
+        return rest_of_line(c, &ev->text, 0);
+    }
+    if (rest_of_line(c, &ev->text, om || kind != PREX_EV_HELP) < 0)
+        return PREX_ERROR;
+
+    if (kind == PREX_EV_HELP) {
+        if (help_escapes(c, ev->text, &ev->text_esc) < 0)
+            return PREX_ERROR;
+    } else if (kind == PREX_EV_TYPE) {
+        prex_slice t = ev->text;
+        int type;
+        if (!om && (p->_flags & PREX_LENIENT_TRAILING_SPACE))
+            while (t.len && (t.ptr[t.len - 1] == ' ' || t.ptr[t.len - 1] == '\t'))
+                t.len--;
+        ev->text = t;
+        type = type_from_token(t.ptr, t.len, om);
+        if (type < 0) {
+            char b[64];
+            size_t tl = t.len;
+            while (tl && (t.ptr[tl - 1] == ' ' || t.ptr[tl - 1] == '\t'))
+                tl--;
+            if (!om && tl < t.len && type_from_token(t.ptr, tl, om) >= 0)
+                return fail(c, t.ptr + tl, PREX_E_TRAILING_BLANK,
+                            "expected end of line, found blank (--lenient trailing-space accepts it)");
+            render(b, sizeof b, t.ptr, t.len);
+            return fail(c, t.ptr, PREX_E_TYPE, om
+                        ? "unknown type '%s' (expected counter, gauge, histogram, gaugehistogram, summary, info, stateset or unknown)"
+                        : "unknown type '%s' (expected counter, gauge, histogram, summary or untyped)", b);
+        }
+        ev->type = (prex_type)type;
+    } else {
+        size_t i;
+        for (i = 0; i < ev->text.len; i++) {
+            unsigned char ch = (unsigned char)ev->text.ptr[i];
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '_' || ch == ':'))
+                return fail(c, ev->text.ptr + i, PREX_E_UNIT, "a unit may contain only [a-zA-Z0-9_:]");
+        }
+    }
+    return validate_meta(c, ev, at_name);
+}
+
+/* MARK: the pull API */
+
+void prex_parser_init(prex_parser *p, const char *buf, size_t len,
+                      prex_format format, unsigned flags)
+{
+    assert(buf && buf[len] == '\0');
+    memset(p, 0, offsetof(prex_parser, _labels));
+    p->_buf = buf;
+    p->_len = len;
+    p->_line = 1;
+    p->_format = format;
+    p->_flags = flags;
+    p->_alc = &prex_alloc_libc;
+    p->_lim.max_line = DEFAULT_MAX_LINE;
+    p->_lim.max_labels = PREX_MAX_LABELS;
+    p->_lim.max_label_value = DEFAULT_MAX_LABEL_VALUE;
+    p->_err.msg = prex_strerror(PREX_E_OK);
+    p->_err.detail = "";
+    p->_famlen = 0;
+    p->_famopen = 0;
+    p->_famid = 0;
+    p->_mopen = 0;
+    memset(&p->_families, 0, sizeof p->_families);
+    memset(&p->_series, 0, sizeof p->_series);
+    memset(&p->_metrics, 0, sizeof p->_metrics);
+}
+
+void prex_parser_set_limits(prex_parser *p, const prex_limits *lim)
+{
+    p->_lim.max_line = lim->max_line ? lim->max_line : (size_t)-1;
+    p->_lim.max_labels = lim->max_labels && lim->max_labels < PREX_MAX_LABELS
+                             ? lim->max_labels : PREX_MAX_LABELS;
+    p->_lim.max_label_value = lim->max_label_value ? lim->max_label_value : (size_t)-1;
+    p->_lim.max_bytes = lim->max_bytes;
+}
+
+void prex_parser_set_alloc(prex_parser *p, const prex_alloc *alc)
+{
+    p->_alc = alc;
+}
+
+void prex_finish(prex_parser *p)
+{
+    p->_finished = 1;
+}
+
+size_t prex_parser_consumed(const prex_parser *p)
+{
+    return p->_pos;
+}
+
+void prex_parser_refill(prex_parser *p, const char *buf, size_t len)
+{
+    assert(buf && buf[len] == '\0');
+    p->_base += p->_pos;
+    p->_buf = buf;
+    p->_len = len;
+    p->_pos = 0;
+}
+
+const prex_error *prex_parser_error(const prex_parser *p)
+{
+    return &p->_err;
+}
+
+void prex_parser_free(prex_parser *p)
+{
+    prex__set_free(&p->_families, p->_alc);
+    prex__set_free(&p->_series, p->_alc);
+    prex__set_free(&p->_metrics, p->_alc);
+}
+
+/* Sets the sticky error state and returns PREX_ERROR. */
+static int sticky(prex_parser *p)
+{
+    p->_state = ST_ERROR;
+    return PREX_ERROR;
+}
+
+/* End of input: check what must hold there, then report EOF. */
+static int at_end(prex_parser *p, prex_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    if (p->_state != ST_DONE) {
+        if (p->_format == PREX_FORMAT_OPENMETRICS && p->_state != ST_SAWEOF) {
+            fail_at(p, p->_base + p->_len, p->_line, 1, PREX_E_NO_EOF,
+                    "expected '# EOF' as the last line");
+            return sticky(p);
+        }
+        if (family_end(p) < 0)
+            return sticky(p);
+        p->_state = ST_DONE;
+    }
+    ev->kind = PREX_EV_EOF;
+    ev->offset = p->_eofoff;
+    ev->line = p->_eofline;
+    return PREX_EV_EOF;
+}
+
+int prex_next(prex_parser *p, prex_event *ev)
+{
+    lctx c;
+    const char *lim = p->_buf + p->_len;
+    int tok, r;
+
+    if (p->_state == ST_ERROR)
+        return PREX_ERROR;
+    if (p->_state == ST_DONE)
+        return at_end(p, ev);
+    if (p->_lim.max_bytes && p->_base + p->_len > p->_lim.max_bytes) {
+        fail_at(p, p->_lim.max_bytes, 0, 0, PREX_E_LIMIT_BYTES, "");
+        snprintf(p->_detail, sizeof p->_detail, "input exceeds %llu bytes",
+                 (unsigned long long)p->_lim.max_bytes);
+        return sticky(p);
+    }
+
+    for (;;) {
+        const char *start = p->_buf + p->_pos;
+
+        c.p = p;
+        c.start = start;
+        c.om = p->_format == PREX_FORMAT_OPENMETRICS;
+        c.qname = 0;
+        c.ev = ev;
+        c.lx.cur = start;
+        c.lx.lim = lim;
+        c.lx.tok = start;
+        memset(ev, 0, sizeof *ev);
+        ev->offset = p->_base + p->_pos;
+        ev->line = p->_line;
+
+        if (start == lim) {
+            p->_eofoff = p->_base + p->_len;
+            p->_eofline = p->_line;
+            if (!p->_finished)
+                return PREX_NEED_MORE;
+            return at_end(p, ev);
+        }
+        if (p->_state == ST_SAWEOF) {
+            fail(&c, start, PREX_E_AFTER_EOF, "nothing may follow '# EOF'");
+            return sticky(p);
+        }
+
+        tok = lex(&c, PREX__C_GEN);
+        if (tok == PREX__T_BLANK && !c.om) {
+            tok = lex(&c, PREX__C_GEN);
+            if (tok == PREX__T_END && p->_finished) {
+                /* a last line of blanks */
+                p->_pos = p->_len;
+                continue;
+            }
+        }
+        switch (tok) {
+        case PREX__T_NL:
+        case PREX__T_CRNL:
+            if (c.om)
+                r = fail(&c, start, PREX_E_BLANK_LINE, "OpenMetrics does not allow empty lines");
+            else if (tok == PREX__T_CRNL && !(p->_flags & PREX_LENIENT_CRLF))
+                r = fail(&c, c.lx.tok, PREX_E_CR, "lines end with \"\\n\" only (--lenient crlf accepts \"\\r\\n\")");
+            else
+                r = 1; /* empty line: no event */
+            break;
+        case PREX__T_HASH:
+            r = hash_line(&c, ev);
+            break;
+        case PREX__T_IDENT:
+        case PREX__T_LBRACE:
+            r = sample_line(&c, tok, ev);
+            break;
+        case PREX__T_END:
+            r = fail(&c, c.lx.tok, PREX_E_TRUNCATED, "input ends inside a line");
+            break;
+        case PREX__T_BLANK:
+            r = fail(&c, c.lx.tok, PREX_E_SYNTAX, "OpenMetrics lines cannot start with a blank");
+            break;
+        default:
+            r = expected(&c, tok, PREX_E_NAME, "metric name, '{' or '#'");
+            break;
+        }
+
+        if (r == PREX_ERROR) {
+            /* An error on a line whose end is not in the buffer may only
+             * be the cut: wait for more input, or call it truncated. */
+            const char *nl = memchr(start, '\n', (size_t)(lim - start));
+            if (!nl) {
+                if ((size_t)(lim - start) > p->_lim.max_line) {
+                    fail(&c, start + p->_lim.max_line, PREX_E_LIMIT_LINE,
+                         "line longer than %zu bytes", p->_lim.max_line);
+                    return sticky(p);
+                }
+                if (!p->_finished && p->_err.code != PREX_E_NO_MEMORY) {
+                    p->_err.code = PREX_E_OK;
+                    return PREX_NEED_MORE;
+                }
+                if (c.lx.cur >= lim && p->_err.code != PREX_E_TRUNCATED &&
+                    p->_err.offset >= p->_base + (uint64_t)(c.lx.tok - p->_buf) &&
+                    (p->_err.code <= PREX_E_TRAILING || p->_err.code == PREX_E_SYNTAX))
+                    fail(&c, lim, PREX_E_TRUNCATED, "input ends inside a line");
+            }
+            return sticky(p);
+        }
+
+        /* the line is complete and valid: consume it */
+        {
+            size_t linelen = (size_t)(c.lx.cur - start);
+            if (linelen && start[linelen - 1] == '\n')
+                linelen--;
+            if (linelen > p->_lim.max_line) {
+                fail(&c, start + p->_lim.max_line, PREX_E_LIMIT_LINE,
+                     "line longer than %zu bytes", p->_lim.max_line);
+                return sticky(p);
+            }
+        }
+        p->_pos = (size_t)(c.lx.cur - p->_buf);
+        if (c.lx.cur[-1] == '\n')
+            p->_line++;
+        if (r == 1)
+            continue;
+        if (ev->kind == PREX_EV_EOF) {
+            p->_state = ST_SAWEOF;
+            p->_eofoff = ev->offset;
+            p->_eofline = ev->line;
+            continue;
+        }
+        return ev->kind;
+    }
+}
+
+int prex_parser_recover(prex_parser *p)
+{
+    const char *start, *lim, *nl;
+
+    if (p->_state != ST_ERROR)
+        return 0;
+    switch (p->_err.code) {
+    case PREX_E_NO_MEMORY:
+    case PREX_E_LIMIT_BYTES:
+    case PREX_E_AFTER_EOF:
+    case PREX_E_NO_EOF:
+    case PREX_E_TRUNCATED:
+        return PREX_ERROR;
+    default:
+        break;
+    }
+    start = p->_buf + p->_pos;
+    lim = p->_buf + p->_len;
+    nl = memchr(start, '\n', (size_t)(lim - start));
+    if (!nl) {
+        if (!p->_finished)
+            return PREX_NEED_MORE;
+        p->_pos = p->_len;
+    } else {
+        p->_pos = (size_t)(nl + 1 - p->_buf);
+        p->_line++;
+    }
+    p->_state = ST_OK;
+    p->_err.code = PREX_E_OK;
+    p->_err.msg = prex_strerror(PREX_E_OK);
+    p->_detail[0] = 0;
+    /* whatever the failed line left half-done starts afresh */
+    p->_mopen = 0;
+    p->_mflags = 0;
+    p->_lastsn = 0;
+    return 0;
+}
