@@ -14,6 +14,7 @@
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1687,7 +1688,7 @@ void prex_parser_init(prex_parser *p, const char *buf, size_t len,
                       prex_format format, unsigned flags)
 {
     assert(buf && buf[len] == '\0');
-    memset(p, 0, offsetof(prex_parser, _labels));
+    memset(p, 0, offsetof(prex_parser, _fam));
     p->_buf = buf;
     p->_len = len;
     p->_line = 1;
@@ -1699,13 +1700,6 @@ void prex_parser_init(prex_parser *p, const char *buf, size_t len,
     p->_lim.max_label_value = DEFAULT_MAX_LABEL_VALUE;
     p->_err.msg = prex_strerror(PREX_E_OK);
     p->_err.detail = "";
-    p->_famlen = 0;
-    p->_famopen = 0;
-    p->_famid = 0;
-    p->_mopen = 0;
-    memset(&p->_families, 0, sizeof p->_families);
-    memset(&p->_series, 0, sizeof p->_series);
-    memset(&p->_metrics, 0, sizeof p->_metrics);
 }
 
 void prex_parser_set_limits(prex_parser *p, const prex_limits *lim)

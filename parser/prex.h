@@ -320,12 +320,7 @@ typedef struct prex_parser {
     prex_error _err;
     char _detail[PREX_DETAIL_MAX];
 
-    /* label slots */
-    prex_label _labels[PREX_MAX_LABELS];
-    prex_label _exlabels[PREX_MAX_LABELS];
-
     /* validator: the current family */
-    char _fam[PREX_MAX_NAME];
     size_t _famlen;
     int _famesc;
     int _famopen;
@@ -348,6 +343,11 @@ typedef struct prex_parser {
     prex__set _families;  /* family names and sample names seen */
     prex__set _series;    /* series of the current metric point */
     prex__set _metrics;   /* metrics of the current family */
+
+    /* large buffers last: prex_parser_init() zeroes everything before them */
+    char _fam[PREX_MAX_NAME];
+    prex_label _labels[PREX_MAX_LABELS];
+    prex_label _exlabels[PREX_MAX_LABELS];
 } prex_parser;
 
 /* MARK: functions, in call order */
