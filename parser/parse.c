@@ -1011,19 +1011,28 @@ static int label_float(const prex_label *l, int om, double *v)
     return 0;
 }
 
-/* Order-independent hash of a label set, skipping empty values and the
- * label skip (may be NULL). */
-static uint64_t labels_hash(const prex_event *ev, const prex_label *skip)
+/* One label's term in the order-independent label-set hash. */
+static uint64_t label_term(const prex_label *l)
+{
+    if (l->value.len == 0) /* an empty value is an absent label */
+        return 0;
+    return mix64(hash_slice(l->name, l->name_esc, SEED_LABEL) * 31 ^
+                 hash_slice(l->value, l->value_esc, SEED_SAMPLE));
+}
+
+/* Order-independent hash of a label set (a sum of per-label terms), and
+ * *skipterm, the term of label skip (0 when skip is NULL). */
+static uint64_t labels_hash(const prex_event *ev, const prex_label *skip, uint64_t *skipterm)
 {
     uint64_t h = 0;
     size_t i;
 
+    *skipterm = 0;
     for (i = 0; i < ev->nlabels; i++) {
-        const prex_label *l = &ev->labels[i];
-        if (l == skip || l->value.len == 0)
-            continue;
-        h += mix64(hash_slice(l->name, l->name_esc, SEED_LABEL) * 31 ^
-                   hash_slice(l->value, l->value_esc, SEED_SAMPLE));
+        uint64_t t = label_term(&ev->labels[i]);
+        if (&ev->labels[i] == skip)
+            *skipterm = t;
+        h += t;
     }
     return h;
 }
@@ -1184,8 +1193,11 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
     }
 
     /* metric points: grouping, duplicates, timestamps */
-    mkey = mix64(labels_hash(ev, skip) + hash_slice(fam_slice(p), p->_famesc, SEED_FAMILY));
-    skey = mix64(labels_hash(ev, NULL) ^ hash_slice(ev->name, ev->name_esc, SEED_SAMPLE));
+    {
+        uint64_t skipterm, all = labels_hash(ev, skip, &skipterm);
+        mkey = mix64((all - skipterm) + hash_slice(fam_slice(p), p->_famesc, SEED_FAMILY));
+        skey = mix64(all ^ hash_slice(ev->name, ev->name_esc, SEED_SAMPLE));
+    }
     if (!p->_mopen || mkey != p->_mhash) {
         if (point_end(p) < 0)
             return PREX_ERROR;
