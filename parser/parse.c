@@ -190,6 +190,7 @@ typedef struct lctx {
     const char *start;   /* first byte of the line */
     int om;
     int qname;           /* the metric name was a quoted element in braces */
+    const char *at_exemplar; /* the '#' of the exemplar, if any */
     prex_event *ev;
 } lctx;
 
@@ -1185,10 +1186,10 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
     if (ev->has_exemplar) {
         if (!((t == PREX_TYPE_COUNTER && sfx == PREX_SUFFIX_TOTAL) ||
               (is_hist(t) && sfx == PREX_SUFFIX_BUCKET)))
-            return fail(c, ev->exemplar.value_raw.ptr, PREX_E_EXEMPLAR_PLACE,
+            return fail(c, c->at_exemplar, PREX_E_EXEMPLAR_PLACE,
                         "exemplars are allowed only on counter _total and histogram _bucket samples");
         if (exemplar_chars(&ev->exemplar) > 128)
-            return fail(c, ev->exemplar.value_raw.ptr, PREX_E_EXEMPLAR_LENGTH,
+            return fail(c, c->at_exemplar, PREX_E_EXEMPLAR_LENGTH,
                         "exemplar label names and values exceed 128 characters");
     }
 
@@ -1238,7 +1239,7 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
             if (!ev->has_timestamp || !p->_mhas_ts)
                 return fail(c, at_name, PREX_E_DUP_SERIES, "this series appeared earlier in the family");
             if (ev->timestamp_ms < p->_mts)
-                return fail(c, at_name, PREX_E_TS_ORDER, "timestamp is older than the metric's previous point");
+                return fail(c, ev->timestamp_raw.ptr, PREX_E_TS_ORDER, "timestamp is older than the metric's previous point");
             if (point_end(p) < 0)
                 return PREX_ERROR;
             prex__set_clear(&p->_series, p->_alc);
@@ -1250,7 +1251,7 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
     p->_lastskey = skey;
     if (ev->has_timestamp) {
         if (p->_mhas_ts && ev->timestamp_ms < p->_mts && om)
-            return fail(c, at_name, PREX_E_TS_ORDER, "timestamp is older than the metric's previous point");
+            return fail(c, ev->timestamp_raw.ptr, PREX_E_TS_ORDER, "timestamp is older than the metric's previous point");
         p->_mts = ev->timestamp_ms;
         p->_mhas_ts = 1;
     }
@@ -1323,7 +1324,7 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
  * Parses the rest of an exemplar after " # " (OpenMetrics):
  * "{labels} value [timestamp]" up to the line end.
  */
-static int exemplar(lctx *c, prex_event *ev)
+static int exemplar_body(lctx *c, prex_event *ev)
 {
     prex_exemplar *ex = &ev->exemplar;
     prex_event tmp;
@@ -1357,6 +1358,16 @@ static int exemplar(lctx *c, prex_event *ev)
     }
     ev->has_exemplar = 1;
     return end_of_line(c, tok, PREX__C_VAL);
+}
+
+/* Parses an exemplar; a syntax error inside it is reported as EXEMPLAR. */
+static int exemplar(lctx *c, prex_event *ev)
+{
+    if (exemplar_body(c, ev) == 0)
+        return 0;
+    if (c->p->_err.code == PREX_E_SYNTAX || c->p->_err.code == PREX_E_VALUE)
+        c->p->_err.code = PREX_E_EXEMPLAR, c->p->_err.msg = prex_strerror(PREX_E_EXEMPLAR);
+    return PREX_ERROR;
 }
 
 /*
@@ -1423,6 +1434,7 @@ static int sample_line(lctx *c, int tok, prex_event *ev)
                 single = c->lx.cur - blank == 1 && *blank == ' ';
                 tok = lex(c, PREX__C_VAL);
                 if (tok == PREX__T_HASH && om && single) {
+                    c->at_exemplar = c->lx.tok;
                     tok = lex(c, PREX__C_GEN);
                     if (om_space(c, tok, "the exemplar") < 0)
                         return PREX_ERROR;
@@ -1434,6 +1446,7 @@ static int sample_line(lctx *c, int tok, prex_event *ev)
                 tok = lex(c, PREX__C_VAL);
             }
         } else if (tok == PREX__T_HASH && om && single) {
+            c->at_exemplar = c->lx.tok;
             tok = lex(c, PREX__C_GEN);
             if (om_space(c, tok, "the exemplar") < 0)
                 return PREX_ERROR;
@@ -1560,7 +1573,7 @@ static int validate_meta(lctx *c, prex_event *ev, const char *at_name)
     if (ev->kind == PREX_EV_UNIT && ev->text.len) {
         prex_slice f = fam_slice(p);
         if (p->_famtype == PREX_TYPE_INFO || p->_famtype == PREX_TYPE_STATESET)
-            return fail(c, at_name, PREX_E_UNIT, "info and stateset families cannot have a unit");
+            return fail(c, ev->text.ptr, PREX_E_UNIT, "info and stateset families cannot have a unit");
         if (!(f.len > ev->text.len + 1 && f.ptr[f.len - ev->text.len - 1] == '_' &&
               memcmp(f.ptr + f.len - ev->text.len, ev->text.ptr, ev->text.len) == 0))
             return fail(c, ev->text.ptr, PREX_E_UNIT_SUFFIX,
@@ -1643,14 +1656,21 @@ static int hash_line(lctx *c, prex_event *ev)
         return PREX_ERROR;
     tok = lex(c, PREX__C_GEN);
     if (om) {
-        if (om_space(c, tok, kind == PREX_EV_TYPE ? "the type" : "the text") < 0)
+        if (om_space(c, tok, kind == PREX_EV_TYPE ? "the type" : kind == PREX_EV_UNIT ? "the unit" : "the text") < 0) {
+            int code = kind == PREX_EV_HELP ? PREX_E_HELP : kind == PREX_EV_TYPE ? PREX_E_TYPE : PREX_E_UNIT;
+            p->_err.code = code;
+            p->_err.msg = prex_strerror(code);
             return PREX_ERROR;
+        }
     } else if (tok != PREX__T_BLANK) {
         /* "# HELP name" or "# TYPE name" with nothing after: ignored */
         if (tok != PREX__T_NL && tok != PREX__T_CRNL && tok != PREX__T_END)
             return expected(c, tok, PREX_E_NAME, "blank after the metric name");
+        uint64_t off = ev->offset, line = ev->line;
         c->lx.cur = after_hash;
         memset(ev, 0, sizeof *ev);
+        ev->offset = off;
+        ev->line = line;
         ev->kind = PREX_EV_COMMENT;
         return rest_of_line(c, &ev->text, 0);
     }
@@ -1810,6 +1830,7 @@ int prex_next(prex_parser *p, prex_event *ev)
         c.start = start;
         c.om = p->_format == PREX_FORMAT_OPENMETRICS;
         c.qname = 0;
+        c.at_exemplar = NULL;
         c.ev = ev;
         c.lx.cur = start;
         c.lx.lim = lim;
@@ -1819,8 +1840,12 @@ int prex_next(prex_parser *p, prex_event *ev)
         ev->line = p->_line;
 
         if (start == lim) {
-            p->_eofoff = p->_base + p->_len;
-            p->_eofline = p->_line;
+            if (p->_state != ST_SAWEOF) {
+                /* text: the EOF event sits at the end of the input;
+                 * OpenMetrics: at the "# EOF" line, recorded below */
+                p->_eofoff = p->_base + p->_len;
+                p->_eofline = p->_line;
+            }
             if (!p->_finished)
                 return PREX_NEED_MORE;
             return at_end(p, ev);
