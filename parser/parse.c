@@ -23,7 +23,7 @@
 
 /* MARK: state constants */
 
-enum { ST_OK = 0, ST_ERROR, ST_SAWEOF, ST_DONE };
+enum { ST_OK = 0, ST_ERROR, ST_SAWEOF, ST_DONE, ST_SKIPLINE };
 
 /* Family flags, kept in _fammeta and in the families set. */
 #define FM_HELP    0x1u
@@ -1823,6 +1823,21 @@ int prex_next(prex_parser *p, prex_event *ev)
         return sticky(p);
     }
 
+    if (p->_state == ST_SKIPLINE) {
+        /* the rest of an overlong line that recover() gave up on */
+        const char *from = p->_buf + p->_pos;
+        const char *nl = memchr(from, '\n', (size_t)(lim - from));
+        if (!nl) {
+            p->_pos = p->_len;
+            if (!p->_finished)
+                return PREX_NEED_MORE;
+        } else {
+            p->_pos = (size_t)(nl + 1 - p->_buf);
+            p->_line++;
+        }
+        p->_state = ST_OK;
+    }
+
     for (;;) {
         const char *start = p->_buf + p->_pos;
 
@@ -1960,6 +1975,18 @@ int prex_parser_recover(prex_parser *p)
     lim = p->_buf + p->_len;
     nl = memchr(start, '\n', (size_t)(lim - start));
     if (!nl) {
+        if (p->_err.code == PREX_E_LIMIT_LINE && !p->_finished) {
+            /* the line will never fit the caller's buffer: drop what is
+             * here and skip the rest of the line as it arrives */
+            p->_pos = p->_len;
+            p->_state = ST_SKIPLINE;
+            p->_err.code = PREX_E_OK;
+            p->_err.msg = prex_strerror(PREX_E_OK);
+            p->_detail[0] = 0;
+            p->_mopen = 0;
+            p->_lastsn = 0;
+            return 0;
+        }
         if (!p->_finished)
             return PREX_NEED_MORE;
         p->_pos = p->_len;

@@ -402,7 +402,9 @@ const prex_error *prex_parser_error(const prex_parser *p);
  * validator can report further errors. Returns 0 when parsing may go on,
  * PREX_NEED_MORE when the failed line's end is not in the buffer yet (refill
  * and call again), or PREX_ERROR when the error cannot be recovered from
- * (end of input, out of memory, data after # EOF).
+ * (end of input, out of memory, data after # EOF). After PREX_E_LIMIT_LINE
+ * the whole buffer counts as consumed and the rest of the line is skipped
+ * as later refills bring it, so a bounded buffer always makes progress.
  */
 int prex_parser_recover(prex_parser *p);
 

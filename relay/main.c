@@ -737,8 +737,8 @@ static const char *format_name(int fmt)
  * refill; prex_finish() at end of file. Memory stays O(longest line)
  * except for --input-format auto on a pipe, which must see the last line
  * first (the whole input is then read before parsing). Every error up to
- * --max-errors is reported (prex_parser_recover()); a line over the
- * length limit ends the source, since its end may never come. In print
+ * --max-errors is reported (prex_parser_recover(), which also skips a
+ * line over the length limit as it arrives). In print
  * mode the events also go to the writer until anything fails.
  */
 static void run_source(struct run *r, size_t idx)
@@ -824,8 +824,6 @@ static void run_source(struct run *r, size_t idx)
                 report_parse_error(s, e);
                 nerr++;
                 r->writing = 0;
-                if (e->code == PREX_E_LIMIT_LINE)
-                    break;
                 if (o->max_errors && nerr >= o->max_errors) {
                     logkv(LOG_WARN, "too many errors; stopped checking the source", "source",
                           s->name, "max_errors", u64s(n1, o->max_errors), NULL);
