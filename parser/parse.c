@@ -505,8 +505,9 @@ static int om_space(lctx *c, int tok, const char *what)
 {
     if (tok == PREX__T_BLANK && c->lx.cur - c->lx.tok == 1 && *c->lx.tok == ' ')
         return 0;
-    if (tok == PREX__T_BLANK)
-        return fail(c, c->lx.tok, PREX_E_SYNTAX, "expected a single space before %s", what);
+    if (tok == PREX__T_BLANK) /* point at the first byte past one legal space */
+        return fail(c, c->lx.tok + (*c->lx.tok == ' '), PREX_E_SYNTAX,
+                    "expected a single space before %s", what);
     return expected(c, tok, PREX_E_SYNTAX, what);
 }
 
@@ -1424,7 +1425,8 @@ static int sample_line(lctx *c, int tok, prex_event *ev)
         tok = lex(c, PREX__C_VAL);
         if (tok == PREX__T_INT || tok == PREX__T_FLOAT || tok == PREX__T_WORD) {
             if (om && !single)
-                return fail(c, blank, PREX_E_SYNTAX, "expected a single space before the timestamp");
+                return fail(c, blank + (*blank == ' '), PREX_E_SYNTAX,
+                            "expected a single space before the timestamp");
             if (timestamp_token(c, tok, &ev->timestamp_ms, &ev->timestamp_raw) < 0)
                 return PREX_ERROR;
             ev->has_timestamp = 1;
