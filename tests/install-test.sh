@@ -27,7 +27,7 @@ root=$stage$prefix
 
 DESTDIR=$stage PREFIX=$prefix ninja install || fail "ninja install failed"
 
-for f in include/prex/prex.h lib/libprex.a lib/libprex.so.0 lib/pkgconfig/prex.pc \
+for f in include/prex/prex.h include/prex/buf.h include/prex/write.h lib/libprex.a lib/libprex.so.0 lib/pkgconfig/prex.pc \
     bin/prex-relay share/man/man1/prex-relay.1; do
     [ -f "$root/$f" ] || fail "$f was not installed"
 done
