@@ -1656,15 +1656,18 @@ static int hash_line(lctx *c, prex_event *ev)
     ev->kind = kind;
     if (meta_name(c, tok, ev) < 0)
         return PREX_ERROR;
-    tok = lex(c, PREX__C_GEN);
-    if (om) {
+    if (om && peek(c) == ' ') {
+        /* exactly one space; the text after it may begin with blanks */
+        c->lx.cur++;
+    } else if (om) {
+        tok = lex(c, PREX__C_GEN);
         if (om_space(c, tok, kind == PREX_EV_TYPE ? "the type" : kind == PREX_EV_UNIT ? "the unit" : "the text") < 0) {
             int code = kind == PREX_EV_HELP ? PREX_E_HELP : kind == PREX_EV_TYPE ? PREX_E_TYPE : PREX_E_UNIT;
             p->_err.code = code;
             p->_err.msg = prex_strerror(code);
             return PREX_ERROR;
         }
-    } else if (tok != PREX__T_BLANK) {
+    } else if ((tok = lex(c, PREX__C_GEN)) != PREX__T_BLANK) {
         /* "# HELP name" or "# TYPE name" with nothing after: ignored */
         if (tok != PREX__T_NL && tok != PREX__T_CRNL && tok != PREX__T_END)
             return expected(c, tok, PREX_E_NAME, "blank after the metric name");

@@ -40,6 +40,7 @@ extern CU_SuiteInfo prex_split_suites[];
 extern CU_SuiteInfo prex_parser_suites[];
 extern CU_SuiteInfo prex_corpus_suites[];
 extern CU_SuiteInfo prex_write_suites[];
+extern CU_SuiteInfo prex_lexer_suites[];
 
 /* MARK: growable string */
 
