@@ -21,7 +21,8 @@ enum {
     PREX__T_CRNL,       /* "\r\n" */
     PREX__T_BLANK,      /* run of spaces and tabs */
     PREX__T_HASH,       /* "#" */
-    PREX__T_IDENT,      /* [a-zA-Z_:][a-zA-Z0-9_:]* */
+    PREX__T_IDENT,      /* [a-zA-Z_:][a-zA-Z0-9_:]* with a ':' (not a label name) */
+    PREX__T_LNAME,      /* [a-zA-Z_][a-zA-Z0-9_]*: a metric or label name */
     PREX__T_LBRACE,     /* "{" */
     PREX__T_RBRACE,     /* "}" */
     PREX__T_COMMA,      /* "," */

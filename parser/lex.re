@@ -40,6 +40,7 @@
 
     blank   = [ \t]+;
     ident   = [a-zA-Z_:][a-zA-Z0-9_:]*;
+    lname   = [a-zA-Z_][a-zA-Z0-9_]*;
     digits  = [0-9]+;
     sign    = [+-];
     mant    = digits ("." [0-9]*)? | "." digits;
@@ -78,6 +79,7 @@ int prex__lex(prex__lexer *l, int cond)
     <GEN,VAL> [\x00]       { tok = PREX__T_NUL; goto done; }
     <GEN,VAL> $            { tok = PREX__T_END; goto done; }
 
+    <GEN> lname            { tok = PREX__T_LNAME; goto done; }
     <GEN> ident            { tok = PREX__T_IDENT; goto done; }
     <GEN> "{"              { tok = PREX__T_LBRACE; goto done; }
     <GEN> "}"              { tok = PREX__T_RBRACE; goto done; }

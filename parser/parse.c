@@ -21,6 +21,11 @@
 
 #include "internal.h"
 
+#if defined(__SSE2__) && !defined(PREX_NO_SIMD)
+#include <emmintrin.h>
+#define PREX_SIMD_SSE2 1
+#endif
+
 /* MARK: state constants */
 
 enum { ST_OK = 0, ST_ERROR, ST_SAWEOF, ST_DONE, ST_SKIPLINE };
@@ -61,83 +66,89 @@ static uint64_t mix64(uint64_t h)
     return h;
 }
 
-/* Streaming hash state: whole 8-byte words go in one at a time. */
-typedef struct hstate {
-    uint64_t h;
-    uint64_t n;
-    unsigned char tail[8];
-    unsigned ntail;
-} hstate;
-
-static void hs_word(hstate *s, uint64_t w)
+/*
+ * The slice hash: 8-byte words folded with a multiply and an xorshift
+ * (each step is a bijection of the state, so inputs of one length that
+ * differ in one word never collide), the length mixed in at the end, and
+ * a full avalanche (mix64) last.
+ */
+static uint64_t hword(uint64_t h, uint64_t w)
 {
-    s->h = (s->h ^ mix64(w * 0x87c37b91114253d5ull)) * 0x4cf5ad432745937full;
-    s->h = (s->h << 31) | (s->h >> 33);
+    h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 29);
 }
 
-static void hs_bytes(hstate *s, const unsigned char *b, size_t len)
+/* Hashes b[0..n) in place. */
+static uint64_t hash_bytes(const unsigned char *b, size_t n, uint64_t seed)
 {
-    s->n += len;
-    while (len && s->ntail) {
-        s->tail[s->ntail++] = *b++;
-        len--;
-        if (s->ntail == 8) {
-            uint64_t w;
-            memcpy(&w, s->tail, 8);
-            hs_word(s, w);
-            s->ntail = 0;
-        }
-    }
-    while (len >= 8) {
-        uint64_t w;
+    uint64_t h = seed, w;
+    size_t len = n;
+
+    while (n >= 8) {
         memcpy(&w, b, 8);
-        hs_word(s, w);
+        h = hword(h, w);
         b += 8;
-        len -= 8;
+        n -= 8;
     }
-    while (len--)
-        s->tail[s->ntail++] = *b++;
+    if (n) {
+        if (len >= 8) {
+            /* the last 8 bytes, overlapping the previous word */
+            memcpy(&w, b + n - 8, 8);
+        } else {
+            size_t i;
+            w = 0;
+            for (i = 0; i < n; i++)
+                w |= (uint64_t)b[i] << (8 * i);
+        }
+        h = hword(h, w);
+    }
+    return mix64(h ^ len);
 }
 
-static uint64_t hs_final(hstate *s)
-{
-    uint64_t w = 0;
-    memcpy(&w, s->tail, s->ntail);
-    hs_word(s, w ^ ((uint64_t)s->ntail << 56));
-    return mix64(s->h ^ s->n);
-}
-
-/* Hashes the decoded bytes of a raw slice (escapes decoded when esc). */
+/*
+ * Hashes the decoded bytes of a raw slice. A slice with escapes decodes to
+ * bytes holding a backslash, a quote or a newline, which a slice without
+ * escapes never holds, so the two kinds never need to hash alike: the
+ * escaped (rare) kind is decoded chunk by chunk and hashed word by word.
+ */
 static uint64_t hash_slice(prex_slice sl, int esc, uint64_t seed)
 {
-    hstate s = { seed, 0, { 0 }, 0 };
+    unsigned char out[256 + 8];
+    uint64_t h = seed ^ 0x5bd1e9955bd1e995ull, w;
+    size_t i = 0, o = 0, total = 0;
 
-    if (!esc) {
-        hs_bytes(&s, (const unsigned char *)sl.ptr, sl.len);
-    } else {
-        unsigned char out[256];
-        size_t i = 0, o = 0;
-        while (i < sl.len) {
-            char c = sl.ptr[i++];
-            if (c == '\\' && i < sl.len) {
-                char n = sl.ptr[i];
-                if (n == '\\' || n == '"') {
-                    c = n;
-                    i++;
-                } else if (n == 'n') {
-                    c = '\n';
-                    i++;
-                }
-            }
-            out[o++] = (unsigned char)c;
-            if (o == sizeof out) {
-                hs_bytes(&s, out, o);
-                o = 0;
+    if (!esc)
+        return hash_bytes((const unsigned char *)sl.ptr, sl.len, seed);
+    while (i < sl.len) {
+        char c = sl.ptr[i++];
+        if (c == '\\' && i < sl.len) {
+            char n = sl.ptr[i];
+            if (n == '\\' || n == '"') {
+                c = n;
+                i++;
+            } else if (n == 'n') {
+                c = '\n';
+                i++;
             }
         }
-        hs_bytes(&s, out, o);
+        out[o++] = (unsigned char)c;
+        if (o == 256) {
+            size_t k;
+            for (k = 0; k < o; k += 8) {
+                memcpy(&w, out + k, 8);
+                h = hword(h, w);
+            }
+            total += o;
+            o = 0;
+        }
     }
-    return hs_final(&s);
+    total += o;
+    memset(out + o, 0, 8);
+    for (i = 0; i < o; i += 8) {
+        memcpy(&w, out + i, 8);
+        h = hword(h, w);
+    }
+    return mix64(h ^ total);
 }
 
 /* MARK: small helpers */
@@ -149,15 +160,17 @@ static int slice_eq(prex_slice a, const char *b, size_t blen)
 
 #define SLICE_EQ_LIT(s, lit) slice_eq((s), (lit), sizeof(lit) - 1)
 
-/* Compares two raw slices by their decoded bytes. Escapes in text format
- * are canonical (decoding is injective), so raw equality is decoded
- * equality unless one side uses escapes and the other does not. */
+/* Compares two raw slices by their decoded bytes. A slice with escapes
+ * never equals one without (see hash_slice); two escaped slices are
+ * compared through the hash of their decoded bytes, since OpenMetrics
+ * lets "\\z" and "\z" both mean backslash-z. */
 static int raw_eq(prex_slice a, int aesc, prex_slice b, int besc)
 {
-    if (!aesc && !besc)
+    if (aesc != besc)
+        return 0;
+    if (!aesc)
         return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
-    return hash_slice(a, aesc, 0) == hash_slice(b, besc, 0) &&
-           (aesc == besc ? a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0 : 1);
+    return hash_slice(a, 1, 0) == hash_slice(b, 1, 0);
 }
 
 /* Writes a short, printable rendering of bytes into out (for details). */
@@ -182,6 +195,57 @@ static void render(char *out, size_t outsz, const char *s, size_t n)
     out[o] = 0;
 }
 
+/* MARK: string scanning */
+
+/*
+ * Finds the first byte in [p, lim) that can end the plain part of a
+ * quoted string: '"', '\\', '\n', NUL, or any byte >= 0x80 (UTF-8 must
+ * then be checked by the lexer). Returns lim if there is none. Never reads
+ * at or past lim.
+ *
+ * The SSE2 variant tests 16 bytes per step; the scalar twin, a table
+ * lookup per byte, is compiled with -DPREX_NO_SIMD (the sanitizer build
+ * uses it, so every test runs on both).
+ */
+#ifdef PREX_SIMD_SSE2
+static const char *scan_plain(const char *p, const char *lim)
+{
+    const __m128i quote = _mm_set1_epi8('"'), bsl = _mm_set1_epi8('\\');
+    const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+
+    while (lim - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bsl)),
+                                   _mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, zero)));
+        int mask = _mm_movemask_epi8(_mm_or_si128(hit, v)); /* v: bytes >= 0x80 */
+        if (mask)
+            return p + __builtin_ctz((unsigned)mask);
+        p += 16;
+    }
+    while (p < lim) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '"' || ch == '\\' || ch == '\n' || ch == 0 || ch >= 0x80)
+            return p;
+        p++;
+    }
+    return lim;
+}
+#else
+static const char *scan_plain(const char *p, const char *lim)
+{
+    static const unsigned char stop[256] = {
+        [0] = 1, ['\n'] = 1, ['"'] = 1, ['\\'] = 1,
+#define S8(x) [x] = 1, [x + 1] = 1, [x + 2] = 1, [x + 3] = 1, [x + 4] = 1, [x + 5] = 1, [x + 6] = 1, [x + 7] = 1
+        S8(0x80), S8(0x88), S8(0x90), S8(0x98), S8(0xa0), S8(0xa8), S8(0xb0), S8(0xb8),
+        S8(0xc0), S8(0xc8), S8(0xd0), S8(0xd8), S8(0xe0), S8(0xe8), S8(0xf0), S8(0xf8),
+#undef S8
+    };
+    while (p < lim && !stop[(unsigned char)*p])
+        p++;
+    return p;
+}
+#endif
+
 /* MARK: line context */
 
 typedef struct lctx {
@@ -191,6 +255,7 @@ typedef struct lctx {
     int om;
     int qname;           /* the metric name was a quoted element in braces */
     const char *at_exemplar; /* the '#' of the exemplar, if any */
+    uint64_t nhash[PREX_MAX_LABELS]; /* hashes of the sample's label names */
     prex_event *ev;
 } lctx;
 
@@ -500,6 +565,24 @@ static int lex_skip(lctx *c)
     return tok;
 }
 
+/* Lexes the next token where a quoted string is expected: a plain string
+ * (no escapes, ASCII only) is found by scan_plain(); anything else goes
+ * through the lexer. */
+static int lex_string(lctx *c)
+{
+    const char *s = c->lx.cur;
+
+    if (*s == '"') {
+        const char *e = scan_plain(s + 1, c->lx.lim);
+        if (e < c->lx.lim && *e == '"') {
+            c->lx.tok = s;
+            c->lx.cur = e + 1;
+            return PREX__T_QSTR;
+        }
+    }
+    return lex_skip(c);
+}
+
 /* OpenMetrics: the token must be exactly one space. */
 static int om_space(lctx *c, int tok, const char *what)
 {
@@ -585,7 +668,7 @@ static int check_quoted_name(lctx *c, prex_slice name, unsigned char esc,
 /* Reads a metric name in a HELP/TYPE/UNIT line: identifier or quoted. */
 static int meta_name(lctx *c, int tok, prex_event *ev)
 {
-    if (tok == PREX__T_IDENT) {
+    if (tok == PREX__T_IDENT || tok == PREX__T_LNAME) {
         ev->name.ptr = c->lx.tok;
         ev->name.len = (size_t)(c->lx.cur - c->lx.tok);
         ev->name_esc = 0;
@@ -618,6 +701,8 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
 {
     prex_parser *p = c->p;
     prex_label *slots = exemplar ? p->_exlabels : p->_labels;
+    uint64_t exhash[PREX_MAX_LABELS];
+    uint64_t *nhash = exemplar ? exhash : c->nhash;
     size_t maxl = p->_lim.max_labels, n = 0;
     int tok, need_elem = 0;
 
@@ -637,6 +722,8 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
         }
         at = c->lx.tok;
         if (tok == PREX__T_IDENT) {
+            return fail(c, at, PREX_E_LABEL_NAME, "label names cannot contain ':'");
+        } else if (tok == PREX__T_LNAME) {
             nm.ptr = at;
             nm.len = (size_t)(c->lx.cur - at);
             quoted = 0;
@@ -678,8 +765,6 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
         if (quoted) {
             if (check_quoted_name(c, nm, nesc, 0, at) < 0)
                 return PREX_ERROR;
-        } else if (memchr(nm.ptr, ':', nm.len)) {
-            return fail(c, at, PREX_E_LABEL_NAME, "label names cannot contain ':'");
         }
         if (nm.len == 8 && !nesc && memcmp(nm.ptr, "__name__", 8) == 0 && !exemplar)
             return fail(c, at, PREX_E_RESERVED_LABEL, "label name \"__name__\" is reserved");
@@ -689,15 +774,17 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
         slots[n].name_esc = nesc;
         {
             size_t i;
+            uint64_t h = hash_slice(nm, nesc, SEED_LABEL);
+            nhash[n] = h;
             for (i = 0; i < n; i++) {
-                if (label_name_eq(&slots[i], &slots[n])) {
+                if (nhash[i] == h && label_name_eq(&slots[i], &slots[n])) {
                     char b[64];
                     render(b, sizeof b, nm.ptr, nm.len);
                     return fail(c, at, PREX_E_DUP_LABEL, "label \"%s\" appears twice", b);
                 }
             }
         }
-        tok = lex_skip(c);
+        tok = lex_string(c);
         if (qstring(c, tok, PREX_E_LABEL_VALUE, "label value", &slots[n].value,
                     &slots[n].value_esc) < 0)
             return PREX_ERROR;
@@ -1013,25 +1100,26 @@ static int label_float(const prex_label *l, int om, double *v)
     return 0;
 }
 
-/* One label's term in the order-independent label-set hash. */
-static uint64_t label_term(const prex_label *l)
+/* One label's term in the order-independent label-set hash; namehash is
+ * hash_slice(name, SEED_LABEL), computed when the label was parsed. */
+static uint64_t label_term(const prex_label *l, uint64_t namehash)
 {
     if (l->value.len == 0) /* an empty value is an absent label */
         return 0;
-    return mix64(hash_slice(l->name, l->name_esc, SEED_LABEL) * 31 ^
-                 hash_slice(l->value, l->value_esc, SEED_SAMPLE));
+    return mix64(namehash * 31 ^ hash_slice(l->value, l->value_esc, SEED_SAMPLE));
 }
 
 /* Order-independent hash of a label set (a sum of per-label terms), and
  * *skipterm, the term of label skip (0 when skip is NULL). */
-static uint64_t labels_hash(const prex_event *ev, const prex_label *skip, uint64_t *skipterm)
+static uint64_t labels_hash(const lctx *c, const prex_event *ev, const prex_label *skip,
+                            uint64_t *skipterm)
 {
     uint64_t h = 0;
     size_t i;
 
     *skipterm = 0;
     for (i = 0; i < ev->nlabels; i++) {
-        uint64_t t = label_term(&ev->labels[i]);
+        uint64_t t = label_term(&ev->labels[i], c->nhash[i]);
         if (&ev->labels[i] == skip)
             *skipterm = t;
         h += t;
@@ -1196,7 +1284,7 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
 
     /* metric points: grouping, duplicates, timestamps */
     {
-        uint64_t skipterm, all = labels_hash(ev, skip, &skipterm);
+        uint64_t skipterm, all = labels_hash(c, ev, skip, &skipterm);
         mkey = mix64((all - skipterm) + hash_slice(fam_slice(p), p->_famesc, SEED_FAMILY));
         skey = mix64(all ^ hash_slice(ev->name, ev->name_esc, SEED_SAMPLE));
     }
@@ -1382,7 +1470,7 @@ static int sample_line(lctx *c, int tok, prex_event *ev)
 
     ev->kind = PREX_EV_SAMPLE;
     ev->labels = c->p->_labels;
-    if (tok == PREX__T_IDENT) {
+    if (tok == PREX__T_IDENT || tok == PREX__T_LNAME) {
         ev->name.ptr = c->lx.tok;
         ev->name.len = (size_t)(c->lx.cur - c->lx.tok);
         if (peek(c) == '{') {
@@ -1410,8 +1498,6 @@ static int sample_line(lctx *c, int tok, prex_event *ev)
             lex(c, PREX__C_VAL);
         }
     }
-    if (!c->qname && ev->name.len && !prex_is_legacy_metric_name(ev->name))
-        return fail(c, at_name, PREX_E_NAME, "invalid metric name");
 
     tok = lex(c, PREX__C_VAL);
     at_value = c->lx.tok;
@@ -1604,7 +1690,7 @@ static int hash_line(lctx *c, prex_event *ev)
     } else if (tok == PREX__T_BLANK) {
         tok = lex(c, PREX__C_GEN);
     }
-    if (tok == PREX__T_IDENT) {
+    if (tok == PREX__T_LNAME) {
         prex_slice kw = { c->lx.tok, (size_t)(c->lx.cur - c->lx.tok) };
         if (SLICE_EQ_LIT(kw, "HELP"))
             kind = PREX_EV_HELP;
@@ -1636,7 +1722,7 @@ static int hash_line(lctx *c, prex_event *ev)
             kind = 0; /* "# HELPx", "# HELP" alone: a comment */
         }
     }
-    if (kind && !om && !(tok == PREX__T_IDENT || (tok >= PREX__T_QSTR && tok <= PREX__T_QSTR_OPEN))) {
+    if (kind && !om && !(tok == PREX__T_IDENT || tok == PREX__T_LNAME || (tok >= PREX__T_QSTR && tok <= PREX__T_QSTR_OPEN))) {
         /* "# HELP " with no name is a plain comment; anything else where
          * the name belongs is an invalid name, as in expfmt */
         if (tok != PREX__T_NL && tok != PREX__T_CRNL && tok != PREX__T_END)
@@ -1898,6 +1984,7 @@ int prex_next(prex_parser *p, prex_event *ev)
             r = hash_line(&c, ev);
             break;
         case PREX__T_IDENT:
+        case PREX__T_LNAME:
         case PREX__T_LBRACE:
             r = sample_line(&c, tok, ev);
             break;
