@@ -28,6 +28,8 @@ static CU_SuiteInfo *const suite_tables[] = {
     prex_corpus_suites,
     prex_write_suites,
     prex_lexer_suites,
+    prex_relabel_suites,
+    prex_push_suites,
     NULL,
 };
 
