@@ -565,6 +565,53 @@ static int lex_skip(lctx *c)
     return tok;
 }
 
+/* Character classes of names: 1 = [a-zA-Z_], 2 = [0-9], 4 = ':'. */
+static const unsigned char namech[256] = {
+    ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2,
+    ['7'] = 2, ['8'] = 2, ['9'] = 2, [':'] = 4, ['_'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+    ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+    ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+    ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+};
+
+/*
+ * Fast paths for the tokens of a label set, each giving exactly what the
+ * lexer would: a one-byte punctuation token, or a label name that no ':'
+ * follows. Anything else (blanks, quotes, other bytes) goes to the lexer.
+ */
+static int lex_punct(lctx *c)
+{
+    const char *s = c->lx.cur;
+    int tok = *s == ',' ? PREX__T_COMMA : *s == '}' ? PREX__T_RBRACE : *s == '=' ? PREX__T_EQ : 0;
+
+    if (!tok)
+        return lex_skip(c);
+    c->lx.tok = s;
+    c->lx.cur = s + 1;
+    return tok;
+}
+
+static int lex_label_name(lctx *c)
+{
+    const unsigned char *s = (const unsigned char *)c->lx.cur, *e = s;
+
+    if (namech[*e] != 1)
+        return lex_skip(c);
+    while (namech[*++e] & 3)
+        ;
+    /* the sentinel NUL stops the loop at the limit at the latest */
+    if (*e == ':')
+        return lex_skip(c);
+    c->lx.tok = (const char *)s;
+    c->lx.cur = (const char *)e;
+    return PREX__T_LNAME;
+}
+
 /* Lexes the next token where a quoted string is expected: a plain string
  * (no escapes, ASCII only) is found by scan_plain(); anything else goes
  * through the lexer. */
@@ -712,7 +759,7 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
         unsigned char nesc = 0;
         int quoted;
 
-        tok = lex_skip(c);
+        tok = lex_label_name(c);
         if (tok == PREX__T_RBRACE) {
             if (need_elem && c->om)
                 return fail(c, c->lx.tok, PREX_E_SYNTAX,
@@ -739,7 +786,7 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
 
         /* a name followed by "=" is a label; a bare quoted string is the
          * metric name */
-        tok = lex_skip(c);
+        tok = lex_punct(c);
         if (tok != PREX__T_EQ) {
             if (quoted && !exemplar && (tok == PREX__T_COMMA || tok == PREX__T_RBRACE)) {
                 if (c->qname)
@@ -793,7 +840,7 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
                         "label value of %zu bytes exceeds the limit of %zu",
                         slots[n].value.len, p->_lim.max_label_value);
         n++;
-        tok = lex_skip(c);
+        tok = lex_punct(c);
         if (tok == PREX__T_RBRACE)
             break;
         if (tok != PREX__T_COMMA)
@@ -818,6 +865,7 @@ static int set_family(lctx *c, prex_slice name, int esc, const char *at)
     memcpy(p->_fam, name.ptr, name.len);
     p->_famlen = name.len;
     p->_famesc = esc;
+    p->_famhash = hash_slice(name, esc, SEED_FAMILY);
     p->_famtype = PREX_TYPE_UNTYPED;
     p->_fammeta = 0;
     p->_famopen = 1;
@@ -1163,7 +1211,7 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
     prex_suffix sfx = PREX_SUFFIX_NONE;
     const prex_label *le = NULL, *q = NULL, *skip = NULL;
     int om = c->om, t;
-    uint64_t mkey, skey;
+    uint64_t mkey, skey, namehash;
     char b[64];
 
     if (!belongs(p, ev->name, ev->name_esc, &sfx)) {
@@ -1179,8 +1227,9 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
     p->_fammeta |= FM_SAMPLES;
 
     /* sample names are unique to one family */
+    namehash = hash_slice(ev->name, ev->name_esc, SEED_SAMPLE);
     if (p->_alc) {
-        uint64_t h = hash_slice(ev->name, ev->name_esc, SEED_SAMPLE);
+        uint64_t h = namehash;
         if (h != p->_lastsn) {
             uint32_t v = p->_famid;
             int r = prex__set_get_or_put(&p->_families, p->_alc, h, &v);
@@ -1285,8 +1334,8 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
     /* metric points: grouping, duplicates, timestamps */
     {
         uint64_t skipterm, all = labels_hash(c, ev, skip, &skipterm);
-        mkey = mix64((all - skipterm) + hash_slice(fam_slice(p), p->_famesc, SEED_FAMILY));
-        skey = mix64(all ^ hash_slice(ev->name, ev->name_esc, SEED_SAMPLE));
+        mkey = mix64((all - skipterm) + p->_famhash);
+        skey = mix64(all ^ namehash);
     }
     if (!p->_mopen || mkey != p->_mhash) {
         if (point_end(p) < 0)

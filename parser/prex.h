@@ -323,6 +323,7 @@ typedef struct prex_parser {
     /* validator: the current family */
     size_t _famlen;
     int _famesc;
+    uint64_t _famhash;    /* hash of the family name */
     int _famopen;
     int _famimplicit;     /* opened by a sample, without metadata */
     uint64_t _grpbase;    /* hash of the family name without its suffix */
