@@ -29,7 +29,6 @@ static CU_SuiteInfo *const suite_tables[] = {
     prex_write_suites,
     prex_lexer_suites,
     prex_relabel_suites,
-    prex_push_suites,
     NULL,
 };
 

@@ -42,7 +42,6 @@ extern CU_SuiteInfo prex_corpus_suites[];
 extern CU_SuiteInfo prex_write_suites[];
 extern CU_SuiteInfo prex_lexer_suites[];
 extern CU_SuiteInfo prex_relabel_suites[];
-extern CU_SuiteInfo prex_push_suites[];
 
 /* MARK: growable string */
 
