@@ -197,6 +197,21 @@ static void render(char *out, size_t outsz, const char *s, size_t n)
 
 /* MARK: string scanning */
 
+/* Nonzero when [p, e) holds no byte >= 0x80 (8 bytes per step). */
+static int ascii_only(const char *p, const char *e)
+{
+    uint64_t acc = 0, w;
+
+    while (e - p >= 8) {
+        memcpy(&w, p, 8);
+        acc |= w;
+        p += 8;
+    }
+    while (p < e)
+        acc |= (unsigned char)*p++;
+    return (acc & 0x8080808080808080ull) == 0;
+}
+
 /*
  * Finds the first byte in [p, lim) that can end the plain part of a
  * quoted string: '"', '\\', '\n', NUL, or any byte >= 0x80 (UTF-8 must
@@ -1012,7 +1027,6 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
     uint64_t fkey = hash_slice(name, esc, SEED_FAMILY);
     uint32_t v;
 
-    render(b, sizeof b, name.ptr, name.len);
     if (implicit && c->om && p->_famopen && p->_famimplicit && esc == p->_famesc &&
         hash_slice(base_of(name), esc, SEED_FAMILY) == p->_grpbase) {
         if (p->_alc) {
@@ -1021,7 +1035,7 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
             if (r < 0)
                 return nomem(c);
             if (r == 1 && (v >> 4) != p->_famid)
-                return fail(c, at, PREX_E_NOT_CONTIGUOUS,
+                return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NOT_CONTIGUOUS,
                             "family \"%s\" already appeared earlier; all lines of a family must be together", b);
         }
         return set_family(c, name, esc, at);
@@ -1038,16 +1052,16 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
         if (r < 0)
             return nomem(c);
         if (r == 1)
-            return fail(c, at, PREX_E_NOT_CONTIGUOUS,
+            return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NOT_CONTIGUOUS,
                         "family \"%s\" already appeared earlier; all lines of a family must be together", b);
         if (prex__set_get(&p->_families, hash_slice(name, esc, SEED_SAMPLE), &v) && v != p->_famid)
-            return fail(c, at, PREX_E_NAME_CLASH,
+            return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NAME_CLASH,
                         "family \"%s\" has the name of a sample of an earlier family", b);
         if (sd) {
             prex_slice base = { name.ptr, name.len - sd->len };
             if (prex__set_get(&p->_families, hash_slice(base, esc, SEED_FAMILY), &v) &&
                 (suffix_mask((int)(v & 15), c->om) & BIT(sd->s)))
-                return fail(c, at, PREX_E_NAME_CLASH,
+                return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NAME_CLASH,
                             "family \"%s\" clashes with the samples of an earlier family", b);
         }
     }
@@ -1656,7 +1670,21 @@ static int help_escapes(lctx *c, prex_slice t, unsigned char *esc)
  * line end. Strips one "\r" before "\n" under PREX_LENIENT_CRLF. */
 static int rest_of_line(lctx *c, prex_slice *t, int need_utf8)
 {
-    int tok = lex(c, PREX__C_TEXT);
+    const char *s = c->lx.cur;
+    const char *nl = memchr(s, '\n', (size_t)(c->lx.lim - s));
+    int tok;
+
+    if (nl && (!need_utf8 || ascii_only(s, nl))) {
+        /* the text needs no UTF-8 check (text format), or is ASCII: no
+         * need to walk the lexer's UTF-8 automaton over it */
+        t->ptr = s;
+        t->len = (size_t)(nl - s);
+        c->lx.tok = nl;
+        c->lx.cur = nl + 1;
+        tok = PREX__T_NL;
+        goto line_end;
+    }
+    tok = lex(c, PREX__C_TEXT);
 
     t->ptr = c->lx.tok;
     t->len = 0;
@@ -1670,6 +1698,7 @@ static int rest_of_line(lctx *c, prex_slice *t, int need_utf8)
         t->len = (size_t)(c->lx.cur - c->lx.tok);
         tok = lex(c, PREX__C_TEXT);
     }
+line_end:
     if (t->len && t->ptr[t->len - 1] == '\r' && tok == PREX__T_NL) {
         if (!(c->p->_flags & PREX_LENIENT_CRLF))
             return fail(c, t->ptr + t->len - 1, PREX_E_CR,
