@@ -402,23 +402,32 @@ static void plan_family(prex_writer *w)
     w->_planned = 1;
 }
 
-/* The TYPE token of the current family in the output format. Text has the
- * five 0.0.4 types only: info, stateset and (split) gauge histograms are
- * gauges there. */
+/* The text 0.0.4 type of a family of type t: text has the five 0.0.4
+ * types only, so info, stateset and (split) gauge histograms are gauges
+ * there. */
+prex_type prex_write_text_type(prex_type t)
+{
+    switch (t) {
+    case PREX_TYPE_COUNTER:
+    case PREX_TYPE_GAUGE:
+    case PREX_TYPE_HISTOGRAM:
+    case PREX_TYPE_SUMMARY:
+        return t;
+    case PREX_TYPE_INFO:
+    case PREX_TYPE_STATESET:
+    case PREX_TYPE_GAUGEHISTOGRAM:
+        return PREX_TYPE_GAUGE;
+    default:
+        return PREX_TYPE_UNTYPED;
+    }
+}
+
+/* The TYPE token of the current family in the output format. */
 static const char *out_type_name(const prex_writer *w)
 {
     if (w->_format == PREX_FORMAT_OPENMETRICS)
         return prex_type_name((prex_type)w->_type, PREX_FORMAT_OPENMETRICS);
-    switch (w->_type) {
-    case PREX_TYPE_COUNTER: return "counter";
-    case PREX_TYPE_GAUGE: return "gauge";
-    case PREX_TYPE_HISTOGRAM: return "histogram";
-    case PREX_TYPE_SUMMARY: return "summary";
-    case PREX_TYPE_INFO:
-    case PREX_TYPE_STATESET:
-    case PREX_TYPE_GAUGEHISTOGRAM: return "gauge";
-    default: return "untyped";
-    }
+    return prex_type_name(prex_write_text_type((prex_type)w->_type), PREX_FORMAT_TEXT);
 }
 
 /* "# HELP name text\n" for the held help, when it is not empty. */

@@ -183,6 +183,12 @@ const prex_write_error *prex_writer_error(const prex_writer *w);
 /* Releases the writer's own memory (not the output buffer). */
 void prex_writer_free(prex_writer *w);
 
+/* The type a family of type t has in text 0.0.4: counter, gauge,
+ * histogram and summary stay; info, stateset and gauge histogram are
+ * written as gauges; anything else is untyped. The merge table (merge.h)
+ * types its families with it, so both agree on every conversion. */
+prex_type prex_write_text_type(prex_type t);
+
 #ifdef __cplusplus
 }
 #endif
