@@ -1,35 +1,57 @@
 /*
- * main.c - the prex-relay command line: options, sources, the streaming
- * read-parse loop, diagnostics and logs, and printing the sources back
- * through the writer (all or nothing).
+ * main.c - the prex-relay command line: options, sources (stdin, files,
+ * HTTP scrapes), the read-parse loop that validates each source as it
+ * arrives, diagnostics and logs, building one body from every source, and
+ * handing it to the sinks (stdout, the Pushgateway, a textfile), once or
+ * every --interval in agent mode.
  *
- * What exists so far: validating stdin and files (--check), and printing
- * valid sources back as text 0.0.4 or OpenMetrics when their families do
- * not collide. The contract's other options are recognised, so that their
- * names stay reserved, and refused as not implemented yet.
+ * A run is all or nothing: every source is read completely and validated
+ * before anything is written or pushed, so an invalid source, or sources
+ * that cannot be combined, leave the previous output (the group on the
+ * Pushgateway, the textfile) as it was.
+ *
+ * Data flow of a run: each source is read into its own buffer and parsed
+ * as its chunks arrive (validation, line by line); once every source is
+ * in, each kept buffer is parsed again and its events go, through the
+ * relabel rules (-r), into the merge table, which keeps pointers into the
+ * buffers (zero copy) until the body is written; the relay's own families
+ * join as one more source; the table resolves the families and writes
+ * one body per sink.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
+#include "arena.h"
 #include "buf.h"
+#include "http.h"
+#include "merge.h"
 #include "prex.h"
+#include "push.h"
+#include "relabel.h"
+#include "selfmetrics.h"
+#include "textfile.h"
 #include "write.h"
 
 /* Exit statuses (the CLI contract). */
 enum {
-    EXIT_VALID = 0,   /* every source valid (and printed) */
+    EXIT_VALID = 0,   /* every source valid (and the output delivered) */
     EXIT_INVALID = 1, /* invalid input, or sources that cannot be combined */
     EXIT_USAGE = 2,   /* usage or configuration error */
-    EXIT_READ = 3     /* a source could not be read (or stdout not written) */
+    EXIT_READ = 3,    /* a source could not be read (or stdout not written) */
+    EXIT_PUSH = 4     /* the push (or the textfile write) failed */
 };
 
 /* Bytes asked of each read(). */
@@ -39,7 +61,15 @@ enum {
 #define DEFAULT_MAX_LINE ((size_t)1 << 20)
 #define DEFAULT_MAX_LABEL_VALUE ((size_t)64 << 10)
 
+/* Defaults of the HTTP options. */
+#define DEFAULT_TIMEOUT_MS 10000LL
+#define DEFAULT_RETRIES 3u
+
 #define PROG "prex-relay"
+
+/* Set by the SIGINT/SIGTERM handler in agent mode. */
+static volatile sig_atomic_t stop_requested = 0;
+static volatile sig_atomic_t stop_signal = 0;
 
 /* MARK: logging */
 
@@ -188,13 +218,51 @@ struct options {
     unsigned flags;            /* PREX_LENIENT_*, PREX_LEGACY_NAMES */
     uint64_t max_errors;       /* 0: no limit */
     prex_limits limits;
+
+    /* sinks */
+    const char *push_url;      /* --push */
+    const char *job;
+    prex_group_label *groups;  /* --group, argc slots */
+    size_t ngroups;
+    prex_push_method method;
+    int method_set;
+    int delete_group;          /* --delete */
+    int gzip;
+    unsigned retries;
+    int retries_set;
+    const char *textfile;
+    long long interval_ms;     /* 0: one run */
+    int delete_on_exit;
+    int partial;
+
+    /* relabeling and merging */
+    const char *relabel_file;  /* -r */
+    const char *source_label;  /* -s */
+    const char **labels;       /* -l NAME=VALUE, argc slots */
+    size_t nlabels;
+    int conflict_first;        /* --conflict first */
+
+    /* HTTP */
+    long long timeout_ms;
+    const char **headers;      /* --header, argc slots */
+    size_t nheaders;
+    const char *bearer_file;
+    const char *basic_user;
+    const char *basic_password_file;
+    const char *cacert;
+    const char *cert;
+    const char *key;
+    int insecure;
 };
 
 enum {
     O_CHECK, O_INPUT_FORMAT, O_LENIENT, O_OUTPUT_FORMAT, O_MAX_ERRORS,
     O_MAX_LINE, O_MAX_LABELS, O_MAX_LABEL_VALUE, O_LEGACY_NAMES,
     O_LOG_LEVEL, O_LOG_FORMAT, O_VERSION, O_HELP,
-    O_LATER /* reserved by the CLI contract, not implemented yet */
+    O_PUSH, O_JOB, O_GROUP, O_METHOD, O_DELETE, O_GZIP, O_RETRIES, O_TEXTFILE,
+    O_INTERVAL, O_DELETE_ON_EXIT, O_PARTIAL, O_TIMEOUT, O_HEADER, O_BEARER_FILE,
+    O_BASIC_USER, O_BASIC_PASSWORD_FILE, O_CACERT, O_CERT, O_KEY, O_INSECURE,
+    O_RELABEL, O_SOURCE_LABEL, O_LABEL, O_CONFLICT
 };
 
 struct optdef {
@@ -218,65 +286,101 @@ static const struct optdef optdefs[] = {
     { "log-format", 0, 1, O_LOG_FORMAT },
     { "version", 0, 0, O_VERSION },
     { "help", 'h', 0, O_HELP },
-    { "relabel", 'r', 1, O_LATER },
-    { "source-label", 's', 1, O_LATER },
-    { "label", 'l', 1, O_LATER },
-    { "conflict", 0, 1, O_LATER },
-    { "push", 0, 1, O_LATER },
-    { "job", 0, 1, O_LATER },
-    { "group", 0, 1, O_LATER },
-    { "method", 0, 1, O_LATER },
-    { "delete", 0, 0, O_LATER },
-    { "textfile", 0, 1, O_LATER },
-    { "interval", 0, 1, O_LATER },
-    { "delete-on-exit", 0, 0, O_LATER },
-    { "partial", 0, 0, O_LATER },
-    { "timeout", 0, 1, O_LATER },
-    { "retries", 0, 1, O_LATER },
-    { "gzip", 0, 0, O_LATER },
-    { "header", 0, 1, O_LATER },
-    { "bearer-token-file", 0, 1, O_LATER },
-    { "basic-auth-user", 0, 1, O_LATER },
-    { "basic-auth-password-file", 0, 1, O_LATER },
-    { "cacert", 0, 1, O_LATER },
-    { "cert", 0, 1, O_LATER },
-    { "key", 0, 1, O_LATER },
-    { "insecure", 0, 0, O_LATER },
+    { "push", 0, 1, O_PUSH },
+    { "job", 0, 1, O_JOB },
+    { "group", 0, 1, O_GROUP },
+    { "method", 0, 1, O_METHOD },
+    { "delete", 0, 0, O_DELETE },
+    { "gzip", 0, 0, O_GZIP },
+    { "retries", 0, 1, O_RETRIES },
+    { "textfile", 0, 1, O_TEXTFILE },
+    { "interval", 0, 1, O_INTERVAL },
+    { "delete-on-exit", 0, 0, O_DELETE_ON_EXIT },
+    { "partial", 0, 0, O_PARTIAL },
+    { "timeout", 0, 1, O_TIMEOUT },
+    { "header", 0, 1, O_HEADER },
+    { "bearer-token-file", 0, 1, O_BEARER_FILE },
+    { "basic-auth-user", 0, 1, O_BASIC_USER },
+    { "basic-auth-password-file", 0, 1, O_BASIC_PASSWORD_FILE },
+    { "cacert", 0, 1, O_CACERT },
+    { "cert", 0, 1, O_CERT },
+    { "key", 0, 1, O_KEY },
+    { "insecure", 0, 0, O_INSECURE },
+    { "relabel", 'r', 1, O_RELABEL },
+    { "source-label", 's', 1, O_SOURCE_LABEL },
+    { "label", 'l', 1, O_LABEL },
+    { "conflict", 0, 1, O_CONFLICT },
 };
 
 #define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
 
 static const char usage_text[] =
     "Usage: " PROG " [OPTION]... [SOURCE]...\n"
-    "Validate Prometheus text 0.0.4 / OpenMetrics 1.0 expositions and print\n"
-    "them back, normalised, as text 0.0.4 or OpenMetrics.\n"
+    "Read Prometheus text 0.0.4 / OpenMetrics 1.0 expositions from files,\n"
+    "standard input and HTTP scrapes, validate them, and print them, write\n"
+    "them to a textfile, or push them to a Pushgateway in one request.\n"
     "\n"
-    "SOURCE is '-' (standard input, the default) or a file; NAME=SOURCE names\n"
-    "it (default: the file's base name without extension, or 'stdin').\n"
-    "http:// and https:// sources are not supported yet.\n"
+    "SOURCE is '-' (standard input, the default), a file, or an http:// or\n"
+    "https:// URL to scrape; NAME=SOURCE names it (default: the file's base\n"
+    "name without extension, the URL's host:port, or 'stdin').\n"
     "\n"
+    "Input and output:\n"
     "  -c, --check                   validate only; print diagnostics\n"
     "  -f, --input-format FORMAT     auto (default), text or openmetrics\n"
     "      --lenient LIST            tolerate: trailing-space,crlf,missing-newline,all\n"
-    "  -o, --output-format FORMAT    text (default) or openmetrics\n"
+    "  -o, --output-format FORMAT    text (default) or openmetrics (stdout, textfile)\n"
     "      --max-errors N            errors reported per source (default 20; 0: all)\n"
     "      --max-line-length BYTES   longest line (default 1M)\n"
     "      --max-labels N            labels per series (default and most 128)\n"
     "      --max-label-value-length BYTES  longest label value (default 64K)\n"
     "      --legacy-names            names must match the legacy character sets\n"
+    "\n"
+    "Relabeling and merging:\n"
+    "  -r, --relabel FILE            relabel_config rules (YAML list, or a mapping\n"
+    "                                with metric_relabel_configs:) for every series\n"
+    "  -s, --source-label NAME       add NAME=\"<source name>\" to every series\n"
+    "  -l, --label NAME=VALUE        add a constant label (repeatable)\n"
+    "      --conflict error|first    a type conflict or a duplicate series across\n"
+    "                                sources fails (default), or keeps the first\n"
+    "\n"
+    "Sinks (default: standard output):\n"
+    "      --push URL                push to the Pushgateway at URL (text 0.0.4)\n"
+    "      --job NAME                the group's job (required with --push)\n"
+    "      --group NAME=VALUE        another grouping label (repeatable)\n"
+    "      --method put|post         PUT replaces the group (default); POST\n"
+    "                                replaces the families the body names\n"
+    "      --delete                  delete the group instead; reads no source\n"
+    "      --gzip                    send the push body gzip-compressed\n"
+    "      --retries N               retries after a connection error or a 5xx\n"
+    "                                (default 3, at most 10)\n"
+    "      --textfile PATH           write PATH atomically (node_exporter textfile)\n"
+    "      --partial                 push the readable sources when some cannot be read\n"
+    "\n"
+    "Agent mode:\n"
+    "      --interval DURATION       run every DURATION (15s, 1m, 1m30s) until\n"
+    "                                SIGINT or SIGTERM\n"
+    "      --delete-on-exit          then delete the group\n"
+    "\n"
+    "HTTP (scrapes and pushes):\n"
+    "      --timeout DURATION        per scrape, and for a whole push with its\n"
+    "                                retries (default 10s)\n"
+    "      --header 'NAME: VALUE'    extra request header (repeatable)\n"
+    "      --bearer-token-file FILE  send 'Authorization: Bearer <token>'\n"
+    "      --basic-auth-user USER    basic authentication, with\n"
+    "      --basic-auth-password-file FILE\n"
+    "      --cacert FILE             CA certificates (PEM) to verify servers with\n"
+    "      --cert FILE, --key FILE   client certificate and key (PEM)\n"
+    "      --insecure                do not verify server certificates\n"
+    "\n"
+    "Logs and information:\n"
     "      --log-level LEVEL         debug, info, warn (default) or error\n"
     "      --log-format FORMAT       logfmt (default) or json\n"
     "  -h, --help                    show this help and exit\n"
     "      --version                 show the version and exit\n"
     "\n"
-    "Reserved, not implemented yet: -r/--relabel, -s/--source-label, -l/--label,\n"
-    "--conflict, --push, --job, --group, --method, --delete, --textfile,\n"
-    "--interval, --delete-on-exit, --partial, --timeout, --retries, --gzip,\n"
-    "--header, --bearer-token-file, --basic-auth-user,\n"
-    "--basic-auth-password-file, --cacert, --cert, --key, --insecure.\n"
-    "\n"
-    "Exit status: 0 valid, 1 invalid input, 2 usage error, 3 a source could\n"
-    "not be read (or standard output not written).\n";
+    "Exit status: 0 ok, 1 invalid input or sources that cannot be combined,\n"
+    "2 usage or configuration error, 3 a source could not be read (or standard\n"
+    "output not written), 4 the push or the textfile write failed.\n";
 
 /* Prints "prex-relay: MESSAGE" and the --help hint to stderr; returns
  * EXIT_USAGE. */
@@ -332,6 +436,61 @@ static int parse_size(const char *s, uint64_t *out)
     if (parse_count(digits, &v) != 0 || v > (UINT64_MAX >> shift))
         return -1;
     *out = v << shift;
+    return 0;
+}
+
+/*
+ * Parses a Go-style duration: one or more decimal numbers (with an
+ * optional fraction), each followed by a unit, ns, us, µs, ms, s, m or h:
+ * "15s", "1m30s", "1.5h", "250ms". "0" alone is zero. The result is in
+ * milliseconds, rounded down. Returns 0, or -1 when malformed or larger
+ * than about 290 years.
+ */
+static int parse_duration(const char *s, long long *ms)
+{
+    static const struct { const char *unit; double ms; } units[] = {
+        { "ns", 1e-6 }, { "us", 1e-3 }, { "\xc2\xb5s", 1e-3 }, { "\xce\xbcs", 1e-3 },
+        { "ms", 1 }, { "s", 1e3 }, { "m", 60e3 }, { "h", 3600e3 },
+    };
+    double total = 0;
+
+    if (strcmp(s, "0") == 0) {
+        *ms = 0;
+        return 0;
+    }
+    if (*s == '\0')
+        return -1;
+    while (*s) {
+        double v = 0, scale = 1;
+        int digits = 0;
+        size_t i, best = 0, bestlen = 0;
+
+        for (; *s >= '0' && *s <= '9'; s++, digits++)
+            v = v * 10 + (*s - '0');
+        if (*s == '.') {
+            for (s++; *s >= '0' && *s <= '9'; s++, digits++) {
+                scale /= 10;
+                v += (*s - '0') * scale;
+            }
+        }
+        if (digits == 0)
+            return -1;
+        for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+            size_t n = strlen(units[i].unit);
+
+            if (strncmp(s, units[i].unit, n) == 0 && n > bestlen) {
+                best = i;
+                bestlen = n;
+            }
+        }
+        if (bestlen == 0)
+            return -1;
+        total += v * units[best].ms;
+        s += bestlen;
+    }
+    if (total > 9.2e15)
+        return -1;
+    *ms = (long long)total;
     return 0;
 }
 
@@ -458,8 +617,130 @@ static int apply_option(const struct optdef *d, const char *val, struct options 
     case O_HELP:
         fputs(usage_text, stdout);
         return EXIT_VALID;
+    case O_PUSH:
+        o->push_url = val;
+        break;
+    case O_JOB:
+        o->job = val;
+        break;
+    case O_GROUP: {
+        const char *eq = strchr(val, '=');
+        char *name;
+
+        if (!eq || eq == val)
+            return usage_error("invalid --group '%s' (expected NAME=VALUE)", val);
+        name = malloc((size_t)(eq - val) + 1);
+        if (!name)
+            return usage_error("out of memory");
+        memcpy(name, val, (size_t)(eq - val));
+        name[eq - val] = '\0';
+        o->groups[o->ngroups].name = name;
+        o->groups[o->ngroups].value = eq + 1;
+        o->ngroups++;
+        break;
+    }
+    case O_METHOD:
+        if (strcasecmp(val, "put") == 0)
+            o->method = PREX_PUSH_PUT;
+        else if (strcasecmp(val, "post") == 0)
+            o->method = PREX_PUSH_POST;
+        else
+            return usage_error("invalid --method '%s' (expected put or post)", val);
+        o->method_set = 1;
+        break;
+    case O_DELETE:
+        o->delete_group = 1;
+        break;
+    case O_GZIP:
+        o->gzip = 1;
+        break;
+    case O_RETRIES:
+        if (parse_count(val, &v) != 0 || v > PREX_PUSH_MAX_RETRIES)
+            return usage_error("invalid --retries '%s' (expected 0 to %d)", val,
+                               PREX_PUSH_MAX_RETRIES);
+        o->retries = (unsigned)v;
+        o->retries_set = 1;
+        break;
+    case O_TEXTFILE:
+        if (*val == '\0')
+            return usage_error("--textfile needs a file name");
+        o->textfile = val;
+        break;
+    case O_INTERVAL:
+        if (parse_duration(val, &o->interval_ms) != 0 || o->interval_ms < 1)
+            return usage_error("invalid --interval '%s' (expected a duration such as 15s, "
+                               "1m or 1m30s, at least 1ms)", val);
+        break;
+    case O_DELETE_ON_EXIT:
+        o->delete_on_exit = 1;
+        break;
+    case O_PARTIAL:
+        o->partial = 1;
+        break;
+    case O_TIMEOUT:
+        if (parse_duration(val, &o->timeout_ms) != 0 || o->timeout_ms < 1 ||
+            o->timeout_ms > 24LL * 3600 * 1000)
+            return usage_error("invalid --timeout '%s' (expected a duration such as 10s or "
+                               "500ms, from 1ms to 24h)", val);
+        break;
+    case O_HEADER: {
+        const char *colon = strchr(val, ':');
+        const char *p;
+
+        if (!colon || colon == val)
+            return usage_error("invalid --header '%s' (expected 'NAME: VALUE')", val);
+        for (p = val; p < colon; p++)
+            if (*p <= ' ' || *p == 0x7f)
+                return usage_error("invalid --header '%s': blank or control byte in the "
+                                   "name", val);
+        for (p = colon; *p; p++)
+            if (*p == '\r' || *p == '\n')
+                return usage_error("invalid --header: line break in the value");
+        o->headers[o->nheaders++] = val;
+        break;
+    }
+    case O_BEARER_FILE:
+        o->bearer_file = val;
+        break;
+    case O_BASIC_USER:
+        o->basic_user = val;
+        break;
+    case O_BASIC_PASSWORD_FILE:
+        o->basic_password_file = val;
+        break;
+    case O_CACERT:
+        o->cacert = val;
+        break;
+    case O_CERT:
+        o->cert = val;
+        break;
+    case O_KEY:
+        o->key = val;
+        break;
+    case O_INSECURE:
+        o->insecure = 1;
+        break;
+    case O_RELABEL:
+        o->relabel_file = val;
+        break;
+    case O_SOURCE_LABEL:
+        o->source_label = val;
+        break;
+    case O_LABEL:
+        if (!strchr(val, '=') || val[0] == '=')
+            return usage_error("invalid --label '%s' (expected NAME=VALUE)", val);
+        o->labels[o->nlabels++] = val;
+        break;
+    case O_CONFLICT:
+        if (strcmp(val, "error") == 0)
+            o->conflict_first = 0;
+        else if (strcmp(val, "first") == 0)
+            o->conflict_first = 1;
+        else
+            return usage_error("invalid --conflict '%s' (expected error or first)", val);
+        break;
     default:
-        fprintf(stderr, PROG ": option --%s is not implemented yet\n", d->name);
+        fprintf(stderr, PROG ": internal error: option --%s has no handler\n", d->name);
         return EXIT_USAGE;
     }
     return -1;
@@ -500,8 +781,6 @@ static int parse_args(int argc, char **argv, struct options *o,
                     d = &optdefs[k];
             if (!d)
                 return usage_error("unknown option --%.*s", (int)n, name);
-            if (d->id == O_LATER)
-                return apply_option(d, NULL, o);
             if (d->has_arg) {
                 if (eq)
                     val = eq + 1;
@@ -524,8 +803,6 @@ static int parse_args(int argc, char **argv, struct options *o,
                     d = &optdefs[k];
             if (!d)
                 return usage_error("unknown option -%c", *a);
-            if (d->id == O_LATER)
-                return apply_option(d, NULL, o);
             val = NULL;
             if (d->has_arg) {
                 if (a[1] != '\0')
@@ -545,14 +822,179 @@ static int parse_args(int argc, char **argv, struct options *o,
     return -1;
 }
 
+/*
+ * Reads a secret (bearer token, password) from path into a malloc'd
+ * string: one trailing "\n" or "\r\n" is dropped; any other line break or
+ * a NUL byte is refused (it would corrupt the request headers). Returns
+ * the string, or NULL with a message in err (errlen bytes).
+ */
+static char *read_secret(const char *path, const char *what, char *err, size_t errlen)
+{
+    prex_buf b;
+    ssize_t n;
+    int fd;
+
+    do {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
+        return NULL;
+    }
+    prex_buf_init(&b, NULL);
+    while ((n = prex_buf_read(&b, fd, 4096)) > 0 && b.len <= 65536)
+        ;
+    close(fd);
+    if (n < 0 || b.len > 65536) {
+        snprintf(err, errlen, "cannot read %s %s: %s", what, path,
+                 n < 0 ? strerror(errno) : "larger than 64 KiB");
+        prex_buf_free(&b);
+        return NULL;
+    }
+    if (b.len > 0 && b.ptr[b.len - 1] == '\n')
+        prex_buf_truncate(&b, b.len - 1);
+    if (b.len > 0 && b.ptr[b.len - 1] == '\r')
+        prex_buf_truncate(&b, b.len - 1);
+    if (memchr(b.ptr, '\n', b.len) || memchr(b.ptr, '\r', b.len) || memchr(b.ptr, '\0', b.len)) {
+        snprintf(err, errlen, "%s %s holds a line break or a NUL byte inside", what, path);
+        prex_buf_free(&b);
+        return NULL;
+    }
+    if (b.cap == 0) {
+        char *empty = malloc(1);
+
+        if (empty)
+            empty[0] = '\0';
+        return empty;
+    }
+    return b.ptr;
+}
+
+/* Nonzero when path names a file this process can read. */
+static int readable(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+/*
+ * Checks the combinations of options that cannot work together, and the
+ * files they name, before anything is read. Returns -1 to go on, or
+ * EXIT_USAGE after a message.
+ */
+static int check_options(struct options *o, size_t nsrc)
+{
+    char err[512];
+    char *secret;
+    size_t i;
+
+    if (!o->push_url) {
+        if (o->job || o->ngroups || o->method_set || o->delete_group || o->gzip ||
+            o->retries_set || o->delete_on_exit)
+            return usage_error("--job, --group, --method, --delete, --gzip, --retries and "
+                               "--delete-on-exit need --push URL");
+    } else {
+        prex_buf url;
+        size_t bad;
+        prex_push_url_result ur;
+
+        if (!o->job)
+            return usage_error("--push needs --job NAME (the group's job)");
+        prex_buf_init(&url, NULL);
+        ur = prex_push_url(&url, o->push_url, o->job, o->groups, o->ngroups, &bad);
+        prex_buf_free(&url);
+        if (ur != PREX_PUSH_URL_OK) {
+            if (bad < o->ngroups)
+                return usage_error("invalid --group %s=%s: %s", o->groups[bad].name,
+                                   o->groups[bad].value, prex_push_url_strerror(ur));
+            return usage_error("invalid --push %s / --job '%s': %s", o->push_url, o->job,
+                               prex_push_url_strerror(ur));
+        }
+    }
+    if (o->delete_group) {
+        if (nsrc > 0 || o->textfile || o->interval_ms || o->method_set || o->check)
+            return usage_error("--delete deletes the group and reads nothing: it takes no "
+                               "SOURCE, --textfile, --interval, --method or --check");
+    }
+    if (o->check && (o->push_url || o->textfile || o->interval_ms))
+        return usage_error("--check only validates: it cannot be combined with --push, "
+                           "--textfile or --interval");
+    if (o->source_label && o->push_url) {
+        if (strcmp(o->source_label, "job") == 0)
+            return usage_error("-s job: the Pushgateway replaces job with the grouping key's "
+                               "value, and the sources would collide again");
+        for (i = 0; i < o->ngroups; i++)
+            if (strcmp(o->source_label, o->groups[i].name) == 0)
+                return usage_error("-s %s: a grouping label; the Pushgateway replaces it with "
+                                   "the URL's value, and the sources would collide again",
+                                   o->source_label);
+    }
+    if (o->delete_on_exit && !o->interval_ms)
+        return usage_error("--delete-on-exit needs --interval (agent mode)");
+    if (o->bearer_file && o->basic_user)
+        return usage_error("give either --bearer-token-file or --basic-auth-user, not both");
+    if (!!o->basic_user != !!o->basic_password_file)
+        return usage_error("--basic-auth-user and --basic-auth-password-file go together");
+    if (o->key && !o->cert)
+        return usage_error("--key needs --cert");
+    if (o->bearer_file) {
+        if (!(secret = read_secret(o->bearer_file, "bearer token file", err, sizeof err)))
+            return usage_error("%s", err);
+        free(secret);
+    }
+    if (o->basic_password_file) {
+        if (!(secret = read_secret(o->basic_password_file, "password file", err, sizeof err)))
+            return usage_error("%s", err);
+        free(secret);
+    }
+    {
+        const char *files[3];
+        const char *names[3] = { "--cacert", "--cert", "--key" };
+
+        files[0] = o->cacert;
+        files[1] = o->cert;
+        files[2] = o->key;
+        for (i = 0; i < 3; i++)
+            if (files[i] && !readable(files[i]))
+                return usage_error("%s %s: %s", names[i], files[i], strerror(errno));
+    }
+    if (o->textfile) {
+        size_t n = strlen(o->textfile);
+
+        if (n < 5 || strcmp(o->textfile + n - 5, ".prom") != 0)
+            logkv(LOG_WARN, "node_exporter's textfile collector reads only files ending "
+                            "in .prom", "textfile", o->textfile, NULL);
+    }
+    return -1;
+}
+
 /* MARK: sources */
 
+enum { SRC_STDIN, SRC_FILE, SRC_URL };
+
 struct source {
+    /* from the command line */
     const char *arg;   /* the argument as given */
-    const char *path;  /* file path, or "-" for stdin */
+    const char *path;  /* file path, URL, or "-" for stdin */
     char *name;        /* NAME= or derived; owned */
-    const char *label; /* what diagnostics print: the path, or "stdin" */
-    int is_stdin;
+    const char *label; /* what diagnostics print: the path, the URL, or "stdin" */
+    int kind;          /* SRC_* */
+
+    /* one run */
+    prex_buf buf;      /* keep mode: the whole input; else the unparsed tail */
+    size_t base;       /* keep mode: bytes of buf before the parser's view */
+    prex_parser p;
+    int fmt;           /* prex_format, or -1 while undecided */
+    const char *how;   /* how fmt was chosen, for the debug log */
+    int parsing;       /* p is initialised */
+    int recovering;    /* skipping the rest of a line after an error */
+    int stopped;       /* too many errors, or an unrecoverable one */
+    uint64_t nerr, nsamples, bytes;
+    int down;          /* could not be read */
+    char why[480];     /* why it is down */
+    double seconds;    /* reading and validating it */
+    int oom;           /* memory ran out while reading it */
+    unsigned id;       /* its source number in the merge table */
+    struct run *run;   /* the run reading it (for the scrape callback) */
 };
 
 /* Nonzero when s starts with http:// or https:// (any case). */
@@ -585,10 +1027,45 @@ static char *base_name(const char *path)
 }
 
 /*
+ * The default name of a URL source: "host:port", the port being the
+ * scheme's default when the URL has none (what Prometheus puts in the
+ * instance label). Returns a malloc'd string, or NULL when the URL cannot
+ * be parsed (*why then says why, a static string).
+ */
+static char *url_name(const char *url, const char **why)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL, *r = NULL;
+    CURLUcode rc;
+
+    *why = "out of memory";
+    if (!u)
+        return NULL;
+    rc = curl_url_set(u, CURLUPART_URL, url, 0);
+    if (rc == CURLUE_OK)
+        rc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+    if (rc == CURLUE_OK)
+        rc = curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+    if (rc == CURLUE_OK) {
+        size_t n = strlen(host) + strlen(port) + 2;
+
+        r = malloc(n);
+        if (r)
+            snprintf(r, n, "%s:%s", host, port);
+    } else {
+        *why = curl_url_strerror(rc);
+    }
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return r;
+}
+
+/*
  * Turns the source arguments into sources: NAME=SOURCE when the part
- * before the first '=' is non-empty and has no '/', "-" for stdin, URLs
- * refused (not supported yet). Names must be distinct and stdin may
- * appear once. Returns -1 to go on, or EXIT_USAGE.
+ * before the first '=' is non-empty and has no '/' (and the argument is
+ * not itself a URL), "-" for stdin, http(s):// URLs. Names must be
+ * distinct and stdin may appear once. Returns -1 to go on, or EXIT_USAGE.
  */
 static int make_sources(const char **args, size_t nargs, struct source *s)
 {
@@ -601,7 +1078,9 @@ static int make_sources(const char **args, size_t nargs, struct source *s)
         char *name = NULL;
 
         s[i].arg = a;
-        if (eq && eq != a && memchr(a, '/', (size_t)(eq - a)) == NULL) {
+        s[i].fmt = -1;
+        prex_buf_init(&s[i].buf, NULL);
+        if (!is_url(a) && eq && eq != a && memchr(a, '/', (size_t)(eq - a)) == NULL) {
             path = eq + 1;
             name = malloc((size_t)(eq - a) + 1);
             if (!name)
@@ -613,13 +1092,19 @@ static int make_sources(const char **args, size_t nargs, struct source *s)
                 return usage_error("source '%s' names nothing after '='", a);
             }
         }
-        if (is_url(path)) {
-            free(name);
-            return usage_error("http(s) URL sources are not supported yet: %s", path);
-        }
         s[i].path = path;
-        s[i].is_stdin = strcmp(path, "-") == 0;
-        if (s[i].is_stdin) {
+        if (is_url(path)) {
+            s[i].kind = SRC_URL;
+            s[i].label = path;
+            if (!name) {
+                const char *why;
+
+                name = url_name(path, &why);
+                if (!name)
+                    return usage_error("invalid URL %s: %s", path, why);
+            }
+        } else if (strcmp(path, "-") == 0) {
+            s[i].kind = SRC_STDIN;
             if (stdin_seen++) {
                 free(name);
                 return usage_error("standard input ('-') can be read only once");
@@ -628,6 +1113,7 @@ static int make_sources(const char **args, size_t nargs, struct source *s)
                 name = base_name("stdin");
             s[i].label = "stdin";
         } else {
+            s[i].kind = SRC_FILE;
             if (!name)
                 name = base_name(path);
             s[i].label = path;
@@ -645,21 +1131,50 @@ static int make_sources(const char **args, size_t nargs, struct source *s)
 
 /* MARK: the read-parse loop */
 
+/* What lives as long as the process: the merge table (configured once
+ * with the sources, -s and -l, reset between runs), the relabel rules and
+ * the arena their new label bytes come from. */
+struct relay {
+    const struct options *opt;
+    struct source *src;        /* the sources, in command-line order */
+    size_t nsrc;
+    int merging;               /* m is initialised (a run builds a body) */
+    prex_merge m;
+    int has_self;              /* the relay's own families are added */
+    unsigned self;             /* their source number in m */
+    prex_relabel_rules *rules; /* NULL without -r */
+    prex_relabel_state rst;
+    prex_arena arena;          /* decoded and relabeled label bytes of a run */
+    prex_pair *pairs;          /* one series' labels for relabeling */
+    size_t pairscap;
+};
+
+/* Everything one run needs and produces. */
 struct run {
+    struct relay *relay;
     const struct options *opt;
     struct source *src;
     size_t nsrc;
     int status;        /* worst exit status so far */
-    int printing;      /* not --check */
-    int writing;       /* printing, and nothing has failed yet */
-    prex_buf out;      /* the output, written to stdout at the end */
-    prex_writer w;
+    int keep;          /* keep every source's whole input (not --check) */
+    uint64_t relabel_dropped; /* series a relabel rule dropped */
+    int agent;         /* agent mode: a down source is logged, not fatal */
+    prex_http_config http;
 };
 
 static void raise_status(struct run *r, int status)
 {
     if (status > r->status)
         r->status = status;
+}
+
+/* Seconds on the monotonic clock. */
+static double mono_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Prints "LABEL:LINE:COL: error: MESSAGE[: DETAIL]". */
@@ -670,39 +1185,23 @@ static void diagnostic(const char *label, uint64_t line, uint64_t col, const cha
             detail && *detail ? ": " : "", detail ? detail : "");
 }
 
-/* Prints a parser error of source s as a diagnostic. */
-static void report_parse_error(const struct source *s, const prex_error *e)
+/* Marks source s as unreadable and keeps the reason for the logs; a
+ * one-shot run also prints "LABEL: error: WHY" (agent mode only logs it,
+ * every run). */
+static void source_down(struct source *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void source_down(struct source *s, const char *fmt, ...)
 {
-    diagnostic(s->label, e->line, e->column, prex_strerror(e->code), e->detail);
-}
+    va_list ap;
 
-/*
- * Reports a writer error for source index idx and stops writing. A
- * family that an earlier source already wrote names both sources: until
- * merging exists, such sources cannot be printed together.
- */
-static void report_write_error(struct run *r, size_t idx)
-{
-    const prex_write_error *e = prex_writer_error(&r->w);
-    const struct source *s = &r->src[idx];
-    char detail[512];
-
-    if (e->code == PREX_E_NAME_CLASH && e->prev_source != e->source &&
-        e->prev_source < r->nsrc) {
-        const struct source *p = &r->src[e->prev_source];
-
-        snprintf(detail, sizeof detail,
-                 "family \"%s\" is in source '%s' (%s:%" PRIu64 ") and in source '%s'; "
-                 "merging sources is not implemented yet",
-                 e->name, p->name, p->label, e->prev_line, s->name);
-        diagnostic(s->label, e->line, 1, prex_strerror(e->code), detail);
-    } else if (e->code == PREX_E_NO_MEMORY) {
-        fprintf(stderr, PROG ": error: out of memory while writing the output\n");
-    } else {
-        diagnostic(s->label, e->line, 1, prex_strerror(e->code), e->detail);
-    }
-    r->writing = 0;
-    raise_status(r, EXIT_INVALID);
+    va_start(ap, fmt);
+    vsnprintf(s->why, sizeof s->why, fmt, ap);
+    va_end(ap);
+    s->down = 1;
+    s->stopped = 1;
+    if (!s->run || !s->run->agent)
+        fprintf(stderr, "%s: error: %s\n", s->label, s->why);
 }
 
 /* Guesses the format of the regular file fd from its last 7 bytes (the
@@ -732,162 +1231,528 @@ static const char *format_name(int fmt)
 }
 
 /*
- * Validates source idx, streaming: read() 64 KiB at a time into a
- * prex_buf, prex_next() until PREX_NEED_MORE, consume the parsed lines,
- * refill; prex_finish() at end of file. Memory stays O(longest line)
- * except for --input-format auto on a pipe, which must see the last line
- * first (the whole input is then read before parsing). Every error up to
- * --max-errors is reported (prex_parser_recover(), which also skips a
- * line over the length limit as it arrives). In print
- * mode the events also go to the writer until anything fails.
+ * Parses what source s's buffer holds past what was parsed before: the
+ * streaming step shared by files, stdin and scrapes. The first call
+ * starts the parser (deciding the format from the whole input when it is
+ * still undecided: then only at eof); later calls hand it the buffer
+ * again with prex_parser_refill(), since appending may have moved it.
+ * Every error up to --max-errors is reported (prex_parser_recover() skips
+ * the rest of the bad line, and a line over the length limit as it
+ * arrives). Afterwards the parsed lines are dropped from the buffer, or,
+ * in keep mode, only skipped (base), so that the whole input stays for
+ * building the output.
+ *   eof: no more data will come (prex_finish() is called).
  */
-static void run_source(struct run *r, size_t idx)
+static void drain(struct run *r, struct source *s, int eof)
 {
-    struct source *s = &r->src[idx];
     const struct options *o = r->opt;
-    prex_buf b;
-    prex_parser p;
     prex_event ev;
-    int fd, fmt, eof = 0, recovering = 0;
-    uint64_t nerr = 0, nsamples = 0, bytes = 0;
-    struct stat st;
-    const char *how = "given";
-    char n1[24], n2[24], n3[24];
+    char n1[24];
 
-    if (s->is_stdin) {
+    if (s->stopped) {
+        if (!r->keep)
+            prex_buf_clear(&s->buf);
+        return;
+    }
+    if (!s->parsing) {
+        if (s->fmt < 0) {
+            if (!eof)
+                return;
+            s->fmt = (int)prex_detect_format(s->buf.ptr, s->buf.len);
+        }
+        logkv(LOG_DEBUG, "reading source", "source", s->name, "path", s->label, "format",
+              format_name(s->fmt), "format_choice", s->how, NULL);
+        prex_parser_init(&s->p, s->buf.ptr, s->buf.len, (prex_format)s->fmt, o->flags);
+        prex_parser_set_limits(&s->p, &o->limits);
+        s->parsing = 1;
+        s->base = 0;
+    } else {
+        prex_parser_refill(&s->p, s->buf.ptr + s->base, s->buf.len - s->base);
+    }
+    if (eof)
+        prex_finish(&s->p);
+
+    for (;;) {
+        int rc;
+
+        if (s->recovering) {
+            rc = prex_parser_recover(&s->p);
+            if (rc == PREX_ERROR) {
+                s->stopped = 1;
+                break;
+            }
+            if (rc == 0) {
+                s->recovering = 0;
+                continue;
+            }
+        } else {
+            rc = prex_next(&s->p, &ev);
+            if (rc == PREX_ERROR) {
+                const prex_error *e = prex_parser_error(&s->p);
+
+                diagnostic(s->label, e->line, e->column, prex_strerror(e->code), e->detail);
+                s->nerr++;
+                if (o->max_errors && s->nerr >= o->max_errors) {
+                    logkv(LOG_WARN, "too many errors; stopped checking the source", "source",
+                          s->name, "max_errors", u64s(n1, o->max_errors), NULL);
+                    s->stopped = 1;
+                    break;
+                }
+                s->recovering = 1;
+                continue;
+            }
+            if (rc == PREX_EV_EOF) {
+                s->stopped = 1;
+                break;
+            }
+            if (rc > 0) {
+                if (rc == PREX_EV_SAMPLE)
+                    s->nsamples++;
+                continue;
+            }
+        }
+        /* PREX_NEED_MORE */
+        if (eof) {
+            fprintf(stderr, "%s: error: internal: parser wants more input after the end\n",
+                    s->label);
+            s->nerr++;
+            s->stopped = 1;
+        }
+        break;
+    }
+    if (s->stopped) {
+        if (!r->keep)
+            prex_buf_clear(&s->buf);
+        return;
+    }
+    if (r->keep)
+        s->base += prex_parser_consumed(&s->p);
+    else
+        prex_buf_consume(&s->buf, prex_parser_consumed(&s->p));
+}
+
+/*
+ * Reads a file or stdin source to its end, parsing each 64 KiB chunk as it
+ * arrives (see drain()). With -f auto a regular file's format is probed
+ * from its last bytes first; a pipe's is decided once all of it is in.
+ */
+static void read_fd_source(struct run *r, struct source *s)
+{
+    const struct options *o = r->opt;
+    struct stat st;
+    int fd, eof = 0;
+
+    if (s->kind == SRC_STDIN) {
         fd = STDIN_FILENO;
     } else {
         do {
             fd = open(s->path, O_RDONLY | O_CLOEXEC);
         } while (fd < 0 && errno == EINTR);
         if (fd < 0) {
-            fprintf(stderr, "%s: error: cannot open: %s\n", s->label, strerror(errno));
-            raise_status(r, EXIT_READ);
+            source_down(s, "cannot open: %s", strerror(errno));
             return;
         }
     }
-    prex_buf_init(&b, NULL);
-
-    fmt = o->in_format;
-    if (fmt < 0) {
+    s->fmt = o->in_format;
+    s->how = "given";
+    if (s->fmt < 0) {
         off_t start;
 
+        s->how = "detected after reading the whole input";
         if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
             (start = lseek(fd, 0, SEEK_CUR)) >= 0) {
-            fmt = detect_from_tail(fd, start, st.st_size);
-            how = "detected from the last line";
+            s->fmt = detect_from_tail(fd, start, st.st_size);
+            s->how = "detected from the last line";
         }
-        if (fmt < 0) {
-            ssize_t n;
-
-            how = "detected after reading the whole input";
+        if (s->fmt < 0)
             logkv(LOG_DEBUG, "reading the whole input to detect its format", "source",
                   s->name, NULL);
-            while ((n = prex_buf_read(&b, fd, READ_CHUNK)) > 0)
-                bytes += (uint64_t)n;
-            if (n < 0) {
-                fprintf(stderr, "%s: error: cannot read: %s\n", s->label, strerror(errno));
-                raise_status(r, EXIT_READ);
-                goto out;
-            }
-            eof = 1;
-            fmt = (int)prex_detect_format(b.ptr, b.len);
-        }
     }
-    logkv(LOG_DEBUG, "reading source", "source", s->name, "path", s->label, "format",
-          format_name(fmt), "format_choice", how, NULL);
+    while (!eof) {
+        ssize_t n = prex_buf_read(&s->buf, fd, READ_CHUNK);
 
-    prex_parser_init(&p, b.ptr, b.len, (prex_format)fmt, o->flags);
-    prex_parser_set_limits(&p, &o->limits);
-    if (eof)
-        prex_finish(&p);
-    if (r->writing)
-        prex_writer_set_source(&r->w, (unsigned)idx);
-
-    for (;;) {
-        int rc;
-        ssize_t n;
-
-        if (recovering) {
-            rc = prex_parser_recover(&p);
-            if (rc == PREX_ERROR)
-                break;
-            if (rc == 0) {
-                recovering = 0;
-                continue;
-            }
-        } else {
-            rc = prex_next(&p, &ev);
-            if (rc == PREX_ERROR) {
-                const prex_error *e = prex_parser_error(&p);
-
-                report_parse_error(s, e);
-                nerr++;
-                r->writing = 0;
-                if (o->max_errors && nerr >= o->max_errors) {
-                    logkv(LOG_WARN, "too many errors; stopped checking the source", "source",
-                          s->name, "max_errors", u64s(n1, o->max_errors), NULL);
-                    break;
-                }
-                recovering = 1;
-                continue;
-            }
-            if (rc > 0) {
-                if (rc == PREX_EV_SAMPLE)
-                    nsamples++;
-                if (r->writing && prex_write_event(&r->w, &ev, (prex_format)fmt) != 0)
-                    report_write_error(r, idx);
-                if (rc == PREX_EV_EOF)
-                    break;
-                continue;
-            }
-        }
-        /* PREX_NEED_MORE: keep the unparsed tail, read the next chunk */
-        if (eof) {
-            fprintf(stderr, "%s: error: internal: parser wants more input after the end\n",
-                    s->label);
-            nerr++;
+        if (n < 0) {
+            source_down(s, "cannot read: %s", strerror(errno));
             break;
         }
-        prex_buf_consume(&b, prex_parser_consumed(&p));
-        n = prex_buf_read(&b, fd, READ_CHUNK);
-        if (n < 0) {
-            fprintf(stderr, "%s: error: cannot read: %s\n", s->label, strerror(errno));
-            raise_status(r, EXIT_READ);
-            r->writing = 0;
-            prex_parser_free(&p);
-            goto out;
-        }
-        bytes += (uint64_t)n;
-        if (n == 0)
-            eof = 1;
-        prex_parser_refill(&p, b.ptr, b.len);
-        if (eof)
-            prex_finish(&p);
+        s->bytes += (uint64_t)n;
+        eof = n == 0;
+        drain(r, s, eof);
     }
-    prex_parser_free(&p);
-
-    if (nerr > 0)
-        raise_status(r, EXIT_INVALID);
-    logkv(LOG_INFO, nerr ? "source invalid" : "source valid", "source",
-          s->name, "path", s->label, "format", format_name(fmt), "bytes", u64s(n1, bytes),
-          "samples", u64s(n2, nsamples), "errors", u64s(n3, nerr), NULL);
-out:
-    prex_buf_free(&b);
-    if (!s->is_stdin)
+    if (s->kind != SRC_STDIN)
         close(fd);
 }
 
-/* MARK: output */
+/* The format a Content-Type names: OpenMetrics for
+ * application/openmetrics-text, text for text/plain, -1 otherwise. */
+static int format_of_content_type(const char *ct)
+{
+    while (*ct == ' ')
+        ct++;
+    if (strncasecmp(ct, "application/openmetrics-text", 28) == 0 &&
+        (ct[28] == '\0' || ct[28] == ';' || ct[28] == ' '))
+        return PREX_FORMAT_OPENMETRICS;
+    if (strncasecmp(ct, "text/plain", 10) == 0 &&
+        (ct[10] == '\0' || ct[10] == ';' || ct[10] == ' '))
+        return PREX_FORMAT_TEXT;
+    return -1;
+}
+
+/* prex_scrape's data callback: appends the chunk to the source's buffer
+ * (sc->ctx) and parses it. The first chunk decides the format (-f auto)
+ * from the Content-Type. */
+static int scrape_data(prex_scrape *sc, const char *data, size_t len)
+{
+    struct source *s = sc->ctx;
+
+    if (s->bytes == 0 && s->fmt < 0) {
+        s->fmt = format_of_content_type(sc->content_type);
+        s->how = s->fmt >= 0 ? "from the Content-Type"
+                             : "detected after reading the whole input (unknown Content-Type)";
+    }
+    if (prex_buf_append(&s->buf, data, len) != 0) {
+        s->oom = 1;
+        return 1;
+    }
+    s->bytes += len;
+    drain(s->run, s, 0);
+    return 0;
+}
 
 /*
- * Parses the finished output again, in the output format, before any of
- * it is written: a conversion the target format cannot express (for
- * example text histograms whose series interleave, which OpenMetrics
- * forbids) is reported here as "output:LINE:COL: error: ..." instead of
- * being printed. Returns 0 when the output is valid.
+ * Reads every source of the run: stdin and files one after the other,
+ * then every URL concurrently (curl's multi interface, each within
+ * --timeout, parsed chunk by chunk as the bytes arrive). A source that
+ * cannot be read is marked down; one with errors has nerr > 0.
  */
-static int verify_output(const struct run *r)
+static void read_sources(struct run *r)
+{
+    size_t i, k, nurl = 0;
+    prex_scrape *sc;
+
+    for (i = 0; i < r->nsrc; i++) {
+        struct source *s = &r->src[i];
+        double t0 = mono_seconds();
+
+        s->run = r;
+        if (s->kind == SRC_URL) {
+            nurl++;
+            continue;
+        }
+        read_fd_source(r, s);
+        s->seconds = mono_seconds() - t0;
+    }
+    if (nurl == 0)
+        return;
+    sc = calloc(nurl, sizeof *sc);
+    if (!sc) {
+        for (i = 0; i < r->nsrc; i++)
+            if (r->src[i].kind == SRC_URL)
+                source_down(&r->src[i], "out of memory");
+        return;
+    }
+    for (i = 0, k = 0; i < r->nsrc; i++) {
+        struct source *s = &r->src[i];
+
+        if (s->kind != SRC_URL)
+            continue;
+        s->fmt = r->opt->in_format;
+        s->how = "given";
+        prex_scrape_init(&sc[k++], s->path, scrape_data, s);
+    }
+    prex_scrape_all(sc, nurl, &r->http, &stop_requested);
+    for (k = 0; k < nurl; k++) {
+        struct source *s = sc[k].ctx;
+
+        s->seconds = sc[k].seconds;
+        if (s->oom)
+            source_down(s, "out of memory");
+        else if (sc[k].result != PREX_SCRAPE_OK)
+            source_down(s, "scrape failed: %s", sc[k].error);
+        else
+            drain(r, s, 1);
+        prex_scrape_free(&sc[k]);
+    }
+    free(sc);
+}
+
+/* Forgets what a run left in source s (its buffer, its parser, its
+ * counts), keeping what the command line gave. */
+static void reset_source(struct source *s)
+{
+    if (s->parsing)
+        prex_parser_free(&s->p);
+    prex_buf_free(&s->buf);
+    s->base = 0;
+    s->fmt = -1;
+    s->how = "given";
+    s->parsing = s->recovering = s->stopped = s->down = s->oom = 0;
+    s->nerr = s->nsamples = s->bytes = 0;
+    s->why[0] = '\0';
+    s->seconds = 0;
+}
+
+/* MARK: building the body */
+
+/* The name of merge source id: a source's name, or the relay's own. */
+static const char *source_name(const struct run *r, unsigned id)
+{
+    return id < r->nsrc ? r->src[id].name : PREX_SELFMETRICS_SOURCE;
+}
+
+/* Reports a writer error and raises the exit status to 1. */
+static void report_write_error(struct run *r, const prex_writer *w)
+{
+    const prex_write_error *e = prex_writer_error(w);
+
+    if (e->code == PREX_E_NO_MEMORY)
+        fprintf(stderr, PROG ": error: out of memory while writing the output\n");
+    else
+        fprintf(stderr, PROG ": error: cannot write family \"%s\" (source '%s'): %s: %s\n",
+                e->name, source_name(r, e->source), prex_strerror(e->code), e->detail);
+    raise_status(r, EXIT_INVALID);
+}
+
+/* Decodes the escapes of a raw slice into the arena when it has any.
+ * Returns the decoded bytes, or a NULL ptr when out of memory. */
+static prex_slice decoded(prex_arena *a, prex_slice raw, int esc)
+{
+    prex_slice out = raw;
+
+    if (esc) {
+        char *p = prex_arena_alloc_bytes(a, raw.len ? raw.len : 1);
+
+        out.ptr = p;
+        out.len = p ? prex_unescape(raw, p) : 0;
+    }
+    return out;
+}
+
+/* Result of relabel_add() besides the merge calls' codes. */
+#define RELABEL_FAILED (-2)
+
+/*
+ * Relabels one sample of source s and adds what remains to the merge
+ * table: its metric name (as __name__) and labels, decoded into the
+ * arena when escaped, go through the rules; a kept series is added with
+ * prex_merge_add_pairs(), a dropped one gives its arena bytes back.
+ * Returns 0, a PREX_MERGE_E_* code, or RELABEL_FAILED after a diagnostic.
+ */
+static int relabel_add(struct run *r, struct source *s, const prex_event *ev)
+{
+    struct relay *R = r->relay;
+    prex_arena_mark mark = prex_arena_save(&R->arena);
+    size_t n = ev->nlabels + 1, i;
+    prex_labelset ls;
+    int rc;
+
+    if (R->pairscap < n) {
+        size_t cap = n < 64 ? 64 : n * 2;
+        prex_pair *p = realloc(R->pairs, cap * sizeof *p);
+
+        if (!p)
+            return PREX_MERGE_E_NO_MEMORY;
+        R->pairs = p;
+        R->pairscap = cap;
+    }
+    R->pairs[0].name.ptr = "__name__";
+    R->pairs[0].name.len = 8;
+    R->pairs[0].value = decoded(&R->arena, ev->name, ev->name_esc);
+    if (!R->pairs[0].value.ptr)
+        return PREX_MERGE_E_NO_MEMORY;
+    for (i = 0; i < ev->nlabels; i++) {
+        R->pairs[i + 1].name = decoded(&R->arena, ev->labels[i].name, ev->labels[i].name_esc);
+        R->pairs[i + 1].value = decoded(&R->arena, ev->labels[i].value, ev->labels[i].value_esc);
+        if (!R->pairs[i + 1].name.ptr || !R->pairs[i + 1].value.ptr)
+            return PREX_MERGE_E_NO_MEMORY;
+    }
+    ls.pairs = R->pairs;
+    ls.n = n;
+    ls.cap = R->pairscap;
+    rc = prex_relabel_apply(&R->rst, &ls);
+    if (rc == PREX_RELABEL_KEEP)
+        return prex_merge_add_pairs(&R->m, s->id, ev, ls.pairs, ls.n);
+    prex_arena_restore(&R->arena, mark);
+    if (rc == PREX_RELABEL_DROP) {
+        r->relabel_dropped++;
+        return 0;
+    }
+    if (prex_relabel_state_error(&R->rst)->code == PREX_RELABEL_E_NO_MEMORY)
+        return PREX_MERGE_E_NO_MEMORY;
+    fprintf(stderr, "%s:%" PRIu64 ":1: error: relabeling failed: %s\n", s->label, ev->line,
+            prex_relabel_state_error(&R->rst)->text);
+    return RELABEL_FAILED;
+}
+
+/*
+ * Parses source s's kept buffer again (it was validated while it
+ * arrived) and adds its events to the merge table: HELP, TYPE and UNIT as
+ * metadata, samples as they are or through the relabel rules. The table
+ * points into the buffer, which therefore stays untouched until the body
+ * is written. Returns 0, or -1 after a message (status raised to 1).
+ */
+static int merge_source(struct run *r, struct source *s)
+{
+    struct relay *R = r->relay;
+    prex_parser p;
+    prex_event ev;
+    int ev_rc, rc = 0;
+
+    prex_parser_init(&p, s->buf.ptr, s->buf.len, (prex_format)s->fmt, r->opt->flags);
+    prex_parser_set_limits(&p, &r->opt->limits);
+    prex_finish(&p);
+    while (rc == 0 && (ev_rc = prex_next(&p, &ev)) > 0 && ev_rc != PREX_EV_EOF) {
+        if (ev_rc == PREX_EV_SAMPLE)
+            rc = R->rules ? relabel_add(r, s, &ev) : prex_merge_add_event(&R->m, s->id, &ev);
+        else if (ev_rc == PREX_EV_HELP || ev_rc == PREX_EV_TYPE || ev_rc == PREX_EV_UNIT)
+            rc = prex_merge_meta(&R->m, s->id, &ev);
+    }
+    if (rc == 0 && ev_rc == PREX_ERROR) {
+        const prex_error *e = prex_parser_error(&p);
+
+        diagnostic(s->label, e->line, e->column, prex_strerror(e->code), e->detail);
+        rc = -1;
+    } else if (rc > 0) {
+        fprintf(stderr, PROG ": error: %s while merging source '%s'\n", prex_merge_strerror(rc),
+                s->name);
+    }
+    prex_parser_free(&p);
+    if (rc != 0)
+        raise_status(r, EXIT_INVALID);
+    return rc == 0 ? 0 : -1;
+}
+
+/*
+ * Reports the merge table's issues: errors (conflicts under --conflict
+ * error) as "LABEL:LINE:1: error: MESSAGE" on stderr in a one-shot run
+ * and as error logs in agent mode; warnings as warn logs.
+ */
+static void report_issues(struct run *r)
+{
+    const prex_merge *m = &r->relay->m;
+    size_t i, n = prex_merge_issue_count(m);
+    int dups = 0;
+    char a[24];
+
+    for (i = 0; i < n; i++) {
+        const prex_merge_issue *is = prex_merge_issue_at(m, i);
+        unsigned at = is->other_source != PREX_MERGE_NONE ? is->other_source : is->source;
+        uint64_t line = is->other_source != PREX_MERGE_NONE ? is->other_line : is->line;
+
+        if (is->code == PREX_MERGE_E_DUP_SERIES && is->severity == PREX_MERGE_ERROR &&
+            is->other_source != PREX_MERGE_NONE && is->other_source != is->source)
+            dups = 1;
+        if (is->severity == PREX_MERGE_ERROR && !r->agent) {
+            if (at < r->nsrc && line > 0)
+                fprintf(stderr, "%s:%" PRIu64 ":1: error: %s\n", r->src[at].label, line,
+                        is->message);
+            else
+                fprintf(stderr, PROG ": error: %s\n", is->message);
+            continue;
+        }
+        logkv(is->severity == PREX_MERGE_ERROR ? LOG_ERROR : LOG_WARN, is->message, "issue",
+              prex_merge_errname(is->code), "family", is->family, "series",
+              u64s(a, is->count), NULL);
+    }
+    if (dups && !r->opt->source_label && !r->agent)
+        fprintf(stderr, PROG ": hint: -s NAME adds NAME=\"<source name>\" to every series, "
+                        "which tells the sources apart; --conflict first keeps the first "
+                        "source's series instead\n");
+}
+
+/*
+ * Fills the merge table with every source that was read completely and
+ * is valid, adds the relay's own families (every source's up, samples
+ * and duration; a source that could not be read is up 0), and resolves
+ * the table. Returns 0 when a body can be written, -1 otherwise (status
+ * raised to 1).
+ */
+static int merge_all(struct run *r)
+{
+    struct relay *R = r->relay;
+    prex_source_status *st = NULL;
+    size_t i;
+    int rc = 0;
+    char a[24];
+
+    prex_merge_reset(&R->m);
+    prex_arena_reset(&R->arena);
+    for (i = 0; i < r->nsrc && rc == 0; i++)
+        if (!r->src[i].down && r->src[i].nerr == 0)
+            rc = merge_source(r, &r->src[i]);
+    if (rc == 0 && R->has_self) {
+        struct timespec now;
+
+        st = calloc(r->nsrc ? r->nsrc : 1, sizeof *st);
+        if (!st) {
+            fprintf(stderr, PROG ": error: out of memory\n");
+            raise_status(r, EXIT_INVALID);
+            return -1;
+        }
+        for (i = 0; i < r->nsrc; i++) {
+            st[i].source = r->src[i].id;
+            st[i].up = !r->src[i].down && r->src[i].nerr == 0;
+            st[i].samples = r->src[i].nsamples;
+            st[i].duration_seconds = r->src[i].seconds;
+        }
+        /* The body reaches a reader only if it is delivered, so "now" is
+         * the time of the last successful run whenever it is read. */
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (prex_selfmetrics_add(&R->m, R->self, st, r->nsrc,
+                                 (double)now.tv_sec + (double)now.tv_nsec / 1e9) != 0) {
+            fprintf(stderr, PROG ": error: cannot add the relay's own metrics\n");
+            rc = -1;
+        }
+        free(st);
+    }
+    if (rc != 0) {
+        raise_status(r, EXIT_INVALID);
+        return -1;
+    }
+    rc = prex_merge_finish(&R->m);
+    report_issues(r);
+    if (r->relabel_dropped)
+        logkv(LOG_DEBUG, "series dropped by relabel rules", "series",
+              u64s(a, r->relabel_dropped), NULL);
+    if (rc != 0) {
+        if (rc == PREX_MERGE_E_NO_MEMORY)
+            fprintf(stderr, PROG ": error: out of memory while merging\n");
+        raise_status(r, EXIT_INVALID);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Writes the resolved table into out (cleared first) in format fmt.
+ * *stats gets what the writer counted. Returns 0, or -1 after a message
+ * (status raised to 1).
+ */
+static int write_body(struct run *r, prex_format fmt, prex_buf *out, prex_write_stats *stats)
+{
+    prex_writer w;
+    int rc;
+
+    prex_buf_clear(out);
+    prex_writer_init(&w, out, fmt, 0);
+    rc = prex_merge_write(&r->relay->m, &w);
+    if (rc == 0)
+        rc = prex_writer_finish(&w);
+    if (rc != 0)
+        report_write_error(r, &w);
+    *stats = w.stats;
+    prex_writer_free(&w);
+    return rc == 0 ? 0 : -1;
+}
+
+/*
+ * Parses a finished body again, in its format, before any of it goes out:
+ * a conversion the target format cannot express (for example text
+ * histograms whose series interleave, which OpenMetrics forbids) is
+ * reported here as "output:LINE:COL: error: ..." instead of being
+ * delivered. Returns 0 when the body is valid.
+ */
+static int verify_output(const prex_buf *out, prex_format fmt, unsigned flags)
 {
     prex_parser p;
     prex_event ev;
@@ -896,8 +1761,7 @@ static int verify_output(const struct run *r)
 
     memset(&lim, 0, sizeof lim);
     lim.max_labels = PREX_MAX_LABELS;
-    prex_parser_init(&p, r->out.ptr, r->out.len, (prex_format)r->opt->out_format,
-                     r->opt->flags & PREX_LEGACY_NAMES);
+    prex_parser_init(&p, out->ptr, out->len, fmt, flags & PREX_LEGACY_NAMES);
     prex_parser_set_limits(&p, &lim);
     prex_finish(&p);
     while ((rc = prex_next(&p, &ev)) > 0 && rc != PREX_EV_EOF)
@@ -906,7 +1770,7 @@ static int verify_output(const struct run *r)
         diagnostic("output", prex_parser_error(&p)->line, prex_parser_error(&p)->column,
                    prex_strerror(prex_parser_error(&p)->code), prex_parser_error(&p)->detail);
         fprintf(stderr, PROG ": error: the sources cannot be written as valid %s; "
-                        "nothing was written\n", format_name(r->opt->out_format));
+                        "nothing was written\n", format_name(fmt));
     }
     prex_parser_free(&p);
     return rc == PREX_ERROR ? -1 : 0;
@@ -929,16 +1793,28 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-/* Logs what the conversion left out on purpose. */
-static void log_write_stats(const prex_write_stats *st)
+/* Logs what was delivered to sink and what was left out on purpose (the
+ * merge table's and the writer's counts). Stripped timestamps get one
+ * warning per process (agent mode would repeat it every run), then only
+ * the info line. */
+static void log_output(const char *sink, const prex_merge_stats *ms, const prex_write_stats *st)
 {
+    static int warned_timestamps = 0;
     char a[24], b[24], c[24], d[24], e[24], f[24], g[24];
 
-    logkv(LOG_INFO, "output written", "families", u64s(a, st->families), "samples",
-          u64s(b, st->samples), "dropped_exemplars", u64s(c, st->dropped_exemplars),
-          "dropped_created", u64s(d, st->dropped_created), "dropped_units",
-          u64s(e, st->dropped_units), "dropped_comments", u64s(f, st->dropped_comments),
-          "stripped_timestamps", u64s(g, st->stripped_timestamps), NULL);
+    logkv(LOG_INFO, "output written", "sink", sink, "families", u64s(a, st->families),
+          "samples", u64s(b, st->samples), "dropped_exemplars",
+          u64s(c, ms->dropped_exemplars + st->dropped_exemplars), "dropped_created",
+          u64s(d, ms->dropped_created + st->dropped_created), "dropped_duplicates",
+          u64s(e, ms->dropped_duplicates), "dropped_conflicts", u64s(f, ms->dropped_conflict),
+          "stripped_timestamps", u64s(g, ms->stripped_timestamps + st->stripped_timestamps),
+          NULL);
+    if (ms->stripped_timestamps + st->stripped_timestamps && !warned_timestamps) {
+        warned_timestamps = 1;
+        logkv(LOG_WARN, "timestamps stripped: the Pushgateway rejects them and the textfile "
+                        "collector skips a file that has any", "sink", sink, "count",
+              u64s(a, ms->stripped_timestamps + st->stripped_timestamps), NULL);
+    }
     if (st->untyped_counters)
         logkv(LOG_WARN, "counters written as unknown OpenMetrics families: their name "
                         "without _total belongs to another family", "count",
@@ -948,79 +1824,512 @@ static void log_write_stats(const prex_write_stats *st)
                         "OpenMetrics; dropped", "count", u64s(a, st->dropped_help), NULL);
 }
 
+/* MARK: sinks */
+
+/* Logs a retry of a push (prex_push_retry_fn). */
+static void log_retry(void *ctx, unsigned attempt, long delay_ms, const char *why)
+{
+    const char *url = ctx;
+    char a[24], d[24];
+
+    snprintf(d, sizeof d, "%ld.%03lds", delay_ms / 1000, delay_ms % 1000);
+    logkv(LOG_WARN, "push failed; retrying", "url", url, "attempt", u64s(a, attempt), "err",
+          why, "backoff", d, NULL);
+}
+
+/*
+ * Fills r->http from the options, reading the secret files again (so that
+ * a rotated token is picked up by the next run). The secrets are
+ * malloc'd into *token and *password; the caller frees them. Returns 0, or
+ * -1 after a message (the files were readable at start, so this is a
+ * run-time failure).
+ */
+static int setup_http(struct run *r, char **token, char **password)
+{
+    const struct options *o = r->opt;
+    char err[512];
+
+    *token = *password = NULL;
+    prex_http_config_init(&r->http);
+    r->http.timeout_ms = (long)o->timeout_ms;
+    r->http.cacert = o->cacert;
+    r->http.cert = o->cert;
+    r->http.key = o->key;
+    r->http.insecure = o->insecure;
+    r->http.headers = o->headers;
+    r->http.nheaders = o->nheaders;
+    r->http.basic_user = o->basic_user;
+    if (o->bearer_file) {
+        *token = read_secret(o->bearer_file, "bearer token file", err, sizeof err);
+        if (!*token)
+            goto fail;
+        r->http.bearer_token = *token;
+    }
+    if (o->basic_password_file) {
+        *password = read_secret(o->basic_password_file, "password file", err, sizeof err);
+        if (!*password)
+            goto fail;
+        r->http.basic_password = *password;
+    }
+    return 0;
+fail:
+    fprintf(stderr, PROG ": error: %s\n", err);
+    logkv(LOG_ERROR, "cannot read a secret file", "err", err, NULL);
+    return -1;
+}
+
+/*
+ * Sends one request to the group: the body (PUT or POST), or a DELETE
+ * when body is NULL. On failure logs it, prints the server's answer
+ * verbatim (a 400 says what it did not accept) and returns -1.
+ */
+static int push_group(struct run *r, const char *body, size_t len, volatile sig_atomic_t *stop)
+{
+    const struct options *o = r->opt;
+    prex_push_request rq;
+    prex_push_result res;
+    prex_buf url;
+    char a[24], b[24], t[32];
+    int rc;
+
+    prex_buf_init(&url, NULL);
+    if (prex_push_url(&url, o->push_url, o->job, o->groups, o->ngroups, NULL) !=
+        PREX_PUSH_URL_OK) {
+        fprintf(stderr, PROG ": error: cannot build the push URL\n");
+        prex_buf_free(&url);
+        return -1;
+    }
+    memset(&rq, 0, sizeof rq);
+    rq.url = url.ptr;
+    rq.method = body ? o->method : PREX_PUSH_DELETE;
+    rq.body = body;
+    rq.len = len;
+    rq.gzip = o->gzip;
+    rq.retries = o->retries;
+    rq.http = &r->http;
+    rq.stop = stop;
+    rq.on_retry = log_retry;
+    rq.retry_ctx = url.ptr;
+    rc = prex_push(&rq, &res);
+    snprintf(t, sizeof t, "%.3fs", res.seconds);
+    if (rc == 0) {
+        logkv(LOG_INFO, body ? "pushed" : "group deleted", "url", url.ptr, "method",
+              prex_push_method_name(rq.method), "status", u64s(a, (uint64_t)res.status),
+              "bytes", u64s(b, res.sent_bytes), "duration", t, NULL);
+    } else {
+        logkv(LOG_ERROR, body ? "push failed" : "delete failed", "url", url.ptr, "method",
+              prex_push_method_name(rq.method), "err", res.error, "attempts",
+              u64s(a, res.attempts), "duration", t, NULL);
+        fprintf(stderr, "%s: error: %s failed: %s\n", url.ptr,
+                prex_push_method_name(rq.method), res.error);
+        if (res.response.len > 0) {
+            fprintf(stderr, PROG ": the Pushgateway answered %ld:\n", res.status);
+            fwrite(res.response.ptr, 1, res.response.len, stderr);
+            if (res.response.ptr[res.response.len - 1] != '\n')
+                fputc('\n', stderr);
+        }
+    }
+    prex_push_result_free(&res);
+    prex_buf_free(&url);
+    return rc;
+}
+
+/*
+ * Merges the sources and builds the body for each sink, verifies them
+ * all, and only then delivers them: the textfile in the output format,
+ * the Pushgateway in text 0.0.4, standard output (when there is no other
+ * sink) in the output format (the table strips timestamps when a
+ * textfile or a push is asked for). A table that cannot be resolved or a
+ * body that cannot be verified means nothing is delivered (status 1). A
+ * failure to write stdout raises the status to 3, a failed textfile write
+ * or push to 4.
+ */
+static void deliver(struct run *r)
+{
+    const struct options *o = r->opt;
+    prex_write_stats st[3];
+    prex_buf out[3]; /* stdout, textfile, push */
+    int want[3], ok, i;
+    char err[512];
+
+    want[0] = !o->push_url && !o->textfile;
+    want[1] = o->textfile != NULL;
+    want[2] = o->push_url != NULL;
+    ok = merge_all(r) == 0;
+    for (i = 0; i < 3; i++) {
+        prex_format fmt = i == 2 ? PREX_FORMAT_TEXT : (prex_format)o->out_format;
+
+        prex_buf_init(&out[i], NULL);
+        if (!want[i] || !ok)
+            continue;
+        if (write_body(r, fmt, &out[i], &st[i]) != 0 ||
+            verify_output(&out[i], fmt, o->flags) != 0)
+            ok = 0;
+    }
+    if (!ok) {
+        raise_status(r, EXIT_INVALID);
+        logkv(r->agent ? LOG_ERROR : LOG_INFO, "nothing written: the sources cannot be combined",
+              NULL);
+    }
+    if (ok && want[1]) {
+        if (prex_textfile_write(o->textfile, out[1].ptr, out[1].len, err, sizeof err) != 0) {
+            fprintf(stderr, PROG ": error: %s\n", err);
+            logkv(LOG_ERROR, "textfile not written", "err", err, NULL);
+            raise_status(r, EXIT_PUSH);
+        } else {
+            log_output("textfile", &r->relay->m.stats, &st[1]);
+        }
+    }
+    if (ok && want[2]) {
+        if (push_group(r, out[2].ptr, out[2].len, &stop_requested) != 0)
+            raise_status(r, EXIT_PUSH);
+        else
+            log_output("push", &r->relay->m.stats, &st[2]);
+    }
+    if (ok && want[0]) {
+        if (write_all(STDOUT_FILENO, out[0].ptr, out[0].len) != 0) {
+            fprintf(stderr, PROG ": error: cannot write to standard output: %s\n",
+                    strerror(errno));
+            raise_status(r, EXIT_READ);
+        } else {
+            log_output("stdout", &r->relay->m.stats, &st[0]);
+        }
+    }
+    for (i = 0; i < 3; i++)
+        prex_buf_free(&out[i]);
+}
+
+/* MARK: runs */
+
+/*
+ * One run: reads and validates every source, then (without --check)
+ * builds the body and delivers it. All or nothing: an invalid source
+ * means nothing is delivered (status 1); so does an unreadable one
+ * (status 3) in a one-shot run without --partial. In agent mode an
+ * unreadable source is left out and the rest delivered, and a stop
+ * request that arrives while the sources are read delivers nothing.
+ * Returns the run's exit status.
+ */
+static int run_once(struct relay *R, int agent)
+{
+    const struct options *o = R->opt;
+    struct source *src = R->src;
+    size_t nsrc = R->nsrc;
+    struct run r;
+    char *token, *password;
+    size_t i, ndown = 0, ninvalid = 0;
+    char a[24], b[24], c[24], t[32];
+
+    memset(&r, 0, sizeof r);
+    r.relay = R;
+    r.opt = o;
+    r.src = src;
+    r.nsrc = nsrc;
+    r.keep = !o->check;
+    r.agent = agent;
+    if (setup_http(&r, &token, &password) != 0)
+        return EXIT_USAGE;
+    read_sources(&r);
+    for (i = 0; i < nsrc; i++) {
+        struct source *s = &src[i];
+
+        snprintf(t, sizeof t, "%.3fs", s->seconds);
+        if (s->down) {
+            ndown++;
+            logkv(agent ? LOG_WARN : LOG_INFO, "source down", "source", s->name, "path",
+                  s->label, "err", s->why, "duration", t, NULL);
+        } else {
+            logkv(LOG_INFO, s->nerr ? "source invalid" : "source valid", "source", s->name,
+                  "path", s->label, "format", format_name(s->fmt), "bytes", u64s(a, s->bytes),
+                  "samples", u64s(b, s->nsamples), "errors", u64s(c, s->nerr), "duration", t,
+                  NULL);
+        }
+        if (s->nerr)
+            ninvalid++;
+    }
+    if (ninvalid)
+        raise_status(&r, EXIT_INVALID);
+    if (ndown && !agent)
+        raise_status(&r, EXIT_READ);
+    if (o->check) {
+        /* validation only: the status says it all */
+    } else if (agent && stop_requested) {
+        logkv(LOG_WARN, "run aborted: the relay is stopping; nothing written", NULL);
+    } else if (ninvalid) {
+        logkv(agent ? LOG_ERROR : LOG_INFO, "nothing written: not every source is valid",
+              "invalid_sources", u64s(a, ninvalid), NULL);
+    } else if (ndown && !agent && !o->partial) {
+        logkv(LOG_INFO, "nothing written: a source could not be read (--partial writes "
+                        "the others)", "down_sources", u64s(a, ndown), NULL);
+    } else if (ndown == nsrc && !agent) {
+        logkv(LOG_WARN, "nothing written: no source could be read", NULL);
+    } else {
+        deliver(&r);
+    }
+    for (i = 0; i < nsrc; i++)
+        reset_source(&src[i]);
+    free(token);
+    free(password);
+    return r.status;
+}
+
+/* SIGINT/SIGTERM handler of agent mode (installed with SA_RESETHAND, so
+ * a second signal ends the process at once). */
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+    stop_requested = 1;
+}
+
+/* Formats a duration in milliseconds as seconds ("15.000s"). */
+static const char *secs(char *buf, size_t n, double s)
+{
+    snprintf(buf, n, "%.3fs", s);
+    return buf;
+}
+
+/*
+ * Agent mode: a run every --interval, measured from the start of one run
+ * to the start of the next; runs never overlap (one that takes longer
+ * than the interval is followed at once by the next, with a warning).
+ * SIGINT or SIGTERM ends it: a run in progress stops reading (scrapes are
+ * aborted, nothing is pushed) or finishes its push without further
+ * retries; the wait between runs ends at once (pselect() with the signals
+ * unblocked only while waiting, so none is missed). Then, with
+ * --delete-on-exit, the group is deleted. Returns 0, or 4 when that
+ * delete failed.
+ */
+static int agent(struct relay *R)
+{
+    const struct options *o = R->opt;
+    struct sigaction sa;
+    sigset_t block, orig;
+    uint64_t runs = 0, failed = 0;
+    char a[24], b[24], t[32];
+    int status = EXIT_VALID;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    logkv(LOG_INFO, "agent started", "interval", secs(t, sizeof t, (double)o->interval_ms / 1e3),
+          "sources", u64s(a, R->nsrc), NULL);
+
+    while (!stop_requested) {
+        double start = mono_seconds(), now, next;
+        int st = run_once(R, 1);
+
+        runs++;
+        if (st != EXIT_VALID)
+            failed++;
+        logkv(st == EXIT_VALID ? LOG_INFO : LOG_WARN, "run finished", "status",
+              u64s(a, (uint64_t)st), "duration", secs(t, sizeof t, mono_seconds() - start),
+              NULL);
+        if (stop_requested)
+            break;
+        now = mono_seconds();
+        next = start + (double)o->interval_ms / 1e3;
+        if (next <= now) {
+            logkv(LOG_WARN, "the run took longer than the interval; the next one starts now",
+                  "interval", secs(t, sizeof t, (double)o->interval_ms / 1e3), NULL);
+            continue;
+        }
+        sigprocmask(SIG_BLOCK, &block, &orig);
+        if (!stop_requested) {
+            struct timespec ts;
+            double wait = next - now;
+
+            ts.tv_sec = (time_t)wait;
+            ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
+            pselect(0, NULL, NULL, NULL, &ts, &orig);
+        }
+        sigprocmask(SIG_SETMASK, &orig, NULL);
+    }
+    logkv(LOG_INFO, "stopping", "signal", stop_signal == SIGINT ? "SIGINT" : "SIGTERM", "runs",
+          u64s(a, runs), "failed_runs", u64s(b, failed), NULL);
+    if (o->delete_on_exit) {
+        struct run r;
+        char *token, *password;
+
+        memset(&r, 0, sizeof r);
+        r.opt = o;
+        r.agent = 1;
+        if (setup_http(&r, &token, &password) != 0 || push_group(&r, NULL, 0, NULL) != 0)
+            status = EXIT_PUSH;
+        free(token);
+        free(password);
+    }
+    return status;
+}
+
 /* MARK: main */
+
+/*
+ * Sets up what outlives the runs: the relabel rules (-r; loaded also with
+ * --check, so that a bad file is found), and, when runs build a body, the
+ * merge table with -s, -l, --conflict, the sources in command-line order
+ * and the relay's own source (for a push or a textfile). Returns -1 to
+ * go on, or EXIT_USAGE after a message.
+ */
+static int relay_init(struct relay *R, const struct options *o, struct source *src, size_t n)
+{
+    unsigned mflags = 0, rflags = 0;
+    size_t i;
+    int rc;
+
+    memset(R, 0, sizeof *R);
+    R->opt = o;
+    R->src = src;
+    R->nsrc = n;
+    prex_arena_init(&R->arena, NULL, 0);
+    if (o->relabel_file) {
+        prex_relabel_error err;
+
+        if (o->push_url || (o->flags & PREX_LEGACY_NAMES))
+            rflags |= PREX_RELABEL_LEGACY_NAMES;
+        if (prex_relabel_load_file(&R->rules, o->relabel_file, rflags, NULL, &err) != 0) {
+            fprintf(stderr, "%s\n", err.text);
+            return EXIT_USAGE;
+        }
+        prex_relabel_state_init(&R->rst, R->rules, &R->arena);
+        logkv(LOG_DEBUG, "relabel rules loaded", "file", o->relabel_file, NULL);
+    }
+    if (o->check || o->delete_group)
+        return -1;
+
+    if (o->conflict_first)
+        mflags |= PREX_MERGE_FIRST;
+    if (o->push_url || o->textfile)
+        mflags |= PREX_MERGE_STRIP_TIMESTAMPS;
+    if (o->push_url)
+        mflags |= PREX_MERGE_LEGACY_NAMES;
+    if (o->out_format == PREX_FORMAT_OPENMETRICS)
+        mflags |= PREX_MERGE_EXEMPLARS;
+    prex_merge_init(&R->m, NULL, mflags);
+    R->merging = 1;
+    if (o->source_label &&
+        prex_merge_set_source_label(&R->m, o->source_label, strlen(o->source_label)) != 0)
+        return usage_error("invalid -s/--source-label '%s' (a label name, not starting with "
+                           "__, not le or quantile)", o->source_label);
+    for (i = 0; i < o->nlabels; i++) {
+        const char *eq = strchr(o->labels[i], '=');
+
+        if (prex_merge_add_label(&R->m, o->labels[i], (size_t)(eq - o->labels[i]), eq + 1,
+                                 strlen(eq + 1)) != 0)
+            return usage_error("invalid -l/--label '%s' (a label name, not starting with __, "
+                               "not le or quantile, given once, not the -s label)",
+                               o->labels[i]);
+    }
+    for (i = 0; i < n; i++) {
+        rc = prex_merge_add_source(&R->m, src[i].name, strlen(src[i].name), 0, &src[i].id);
+        if (rc != 0)
+            return usage_error("source name '%s' cannot be used: %s", src[i].name,
+                               prex_merge_strerror(rc));
+    }
+    if (o->push_url || o->textfile) {
+        if (prex_selfmetrics_source(&R->m, &R->self) != 0)
+            return usage_error("out of memory");
+        R->has_self = 1;
+    }
+    return -1;
+}
+
+/* Releases what relay_init() set up. */
+static void relay_free(struct relay *R)
+{
+    if (R->merging)
+        prex_merge_free(&R->m);
+    if (R->rules) {
+        prex_relabel_state_free(&R->rst);
+        prex_relabel_free(R->rules);
+    }
+    prex_arena_free(&R->arena);
+    free(R->pairs);
+}
 
 int main(int argc, char **argv)
 {
     struct options opt;
-    struct run r;
+    struct relay R;
     const char **args;
     struct source *srcs;
-    size_t nargs, i;
+    size_t nargs = 0, i;
     int rc;
 
     memset(&opt, 0, sizeof opt);
+    memset(&R, 0, sizeof R);
     opt.in_format = -1;
     opt.out_format = PREX_FORMAT_TEXT;
     opt.max_errors = 20;
     opt.limits.max_line = DEFAULT_MAX_LINE;
     opt.limits.max_labels = PREX_MAX_LABELS;
     opt.limits.max_label_value = DEFAULT_MAX_LABEL_VALUE;
+    opt.method = PREX_PUSH_PUT;
+    opt.retries = DEFAULT_RETRIES;
+    opt.timeout_ms = DEFAULT_TIMEOUT_MS;
 
     args = calloc((size_t)argc + 1, sizeof *args);
     srcs = calloc((size_t)argc + 1, sizeof *srcs);
-    if (!args || !srcs) {
+    opt.groups = calloc((size_t)argc + 1, sizeof *opt.groups);
+    opt.headers = calloc((size_t)argc + 1, sizeof *opt.headers);
+    opt.labels = calloc((size_t)argc + 1, sizeof *opt.labels);
+    if (!args || !srcs || !opt.groups || !opt.headers || !opt.labels) {
         fprintf(stderr, PROG ": error: out of memory\n");
         return EXIT_USAGE;
     }
     rc = parse_args(argc, argv, &opt, args, &nargs);
-    if (rc < 0) {
+    if (rc < 0)
+        rc = check_options(&opt, nargs);
+    if (rc < 0 && !opt.delete_group) {
         if (nargs == 0)
             args[nargs++] = "-";
         rc = make_sources(args, nargs, srcs);
+        for (i = 0; rc < 0 && i < nargs; i++)
+            if (opt.interval_ms && srcs[i].kind == SRC_STDIN)
+                rc = usage_error("agent mode (--interval) reads its sources again every run: "
+                                 "standard input cannot be one of them");
     }
-    if (rc >= 0) {
-        for (i = 0; i < nargs; i++)
-            free(srcs[i].name);
-        free(srcs);
-        free(args);
-        return rc;
-    }
+    if (rc < 0)
+        rc = relay_init(&R, &opt, srcs, opt.delete_group ? 0 : nargs);
+    if (rc < 0 && prex_http_global_init() != 0) {
+        fprintf(stderr, PROG ": error: cannot initialise libcurl\n");
+        rc = EXIT_USAGE;
+    } else if (rc < 0) {
+        if (opt.delete_group) {
+            struct run r;
+            char *token, *password;
 
-    memset(&r, 0, sizeof r);
-    r.opt = &opt;
-    r.src = srcs;
-    r.nsrc = nargs;
-    r.printing = !opt.check;
-    r.writing = r.printing;
-    prex_buf_init(&r.out, NULL);
-    prex_writer_init(&r.w, &r.out, (prex_format)opt.out_format, 0);
-
-    for (i = 0; i < nargs; i++)
-        run_source(&r, i);
-
-    if (r.printing && r.writing && r.status == EXIT_VALID) {
-        if (prex_writer_finish(&r.w) != 0) {
-            report_write_error(&r, nargs - 1);
-        } else if (verify_output(&r) != 0) {
-            raise_status(&r, EXIT_INVALID);
+            memset(&r, 0, sizeof r);
+            r.opt = &opt;
+            rc = setup_http(&r, &token, &password) != 0 ? EXIT_USAGE
+                 : push_group(&r, NULL, 0, NULL) != 0   ? EXIT_PUSH
+                                                        : EXIT_VALID;
+            free(token);
+            free(password);
+        } else if (opt.interval_ms) {
+            rc = agent(&R);
         } else {
-            log_write_stats(&r.w.stats);
-            if (write_all(STDOUT_FILENO, r.out.ptr, r.out.len) != 0) {
-                fprintf(stderr, PROG ": error: cannot write to standard output: %s\n",
-                        strerror(errno));
-                raise_status(&r, EXIT_READ);
-            }
+            rc = run_once(&R, 0);
         }
+        prex_http_global_cleanup();
     }
-    if (r.printing && r.status != EXIT_VALID)
-        logkv(LOG_INFO, "nothing written: not every source is valid", NULL);
 
-    prex_writer_free(&r.w);
-    prex_buf_free(&r.out);
-    for (i = 0; i < nargs; i++)
+    relay_free(&R);
+    for (i = 0; i < nargs; i++) {
         free(srcs[i].name);
+        prex_buf_free(&srcs[i].buf);
+    }
+    for (i = 0; i < opt.ngroups; i++)
+        free((char *)opt.groups[i].name);
+    free(opt.groups);
+    free(opt.headers);
+    free(opt.labels);
     free(srcs);
     free(args);
-    return r.status;
+    return rc;
 }

@@ -27,8 +27,10 @@ static CU_SuiteInfo *const suite_tables[] = {
     prex_split_suites,
     prex_corpus_suites,
     prex_write_suites,
+    prex_merge_suites,
     prex_lexer_suites,
     prex_relabel_suites,
+    prex_push_suites,
     NULL,
 };
 

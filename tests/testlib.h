@@ -40,8 +40,10 @@ extern CU_SuiteInfo prex_split_suites[];
 extern CU_SuiteInfo prex_parser_suites[];
 extern CU_SuiteInfo prex_corpus_suites[];
 extern CU_SuiteInfo prex_write_suites[];
+extern CU_SuiteInfo prex_merge_suites[];
 extern CU_SuiteInfo prex_lexer_suites[];
 extern CU_SuiteInfo prex_relabel_suites[];
+extern CU_SuiteInfo prex_push_suites[];
 
 /* MARK: growable string */
 
