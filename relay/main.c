@@ -80,46 +80,11 @@ static const char *const level_names[] = { "debug", "info", "warn", "error" };
 static int log_level = LOG_WARN;
 static int log_json = 0;
 
-/* Appends v as a logfmt value: bare when it has no blank, quote, '=' or
- * control byte (and is not empty), else quoted with \" \\ \n \r \t and
- * \xHH escapes. */
-static void logfmt_value(prex_buf *b, const char *v)
-{
-    const unsigned char *s = (const unsigned char *)v;
-    int bare = *s != '\0';
-
-    for (; *s; s++)
-        if (*s <= ' ' || *s == '"' || *s == '=' || *s == 0x7f)
-            bare = 0;
-    if (bare) {
-        prex_buf_puts(b, v);
-        return;
-    }
-    prex_buf_putc(b, '"');
-    for (s = (const unsigned char *)v; *s; s++) {
-        char esc[8];
-
-        if (*s == '"' || *s == '\\') {
-            prex_buf_putc(b, '\\');
-            prex_buf_putc(b, (char)*s);
-        } else if (*s == '\n') {
-            prex_buf_puts(b, "\\n");
-        } else if (*s == '\r') {
-            prex_buf_puts(b, "\\r");
-        } else if (*s == '\t') {
-            prex_buf_puts(b, "\\t");
-        } else if (*s < 0x20 || *s == 0x7f) {
-            snprintf(esc, sizeof esc, "\\x%02X", *s);
-            prex_buf_puts(b, esc);
-        } else {
-            prex_buf_putc(b, (char)*s);
-        }
-    }
-    prex_buf_putc(b, '"');
-}
-
-/* Appends v as a JSON string (quotes included). */
-static void json_value(prex_buf *b, const char *v)
+/*
+ * Appends v quoted, with \" \\ \n \r \t escaped and any other control
+ * byte as \xHH (logfmt) or \u00hh (JSON).
+ */
+static void quoted_value(prex_buf *b, const char *v, int json)
 {
     const unsigned char *s;
 
@@ -137,13 +102,35 @@ static void json_value(prex_buf *b, const char *v)
         } else if (*s == '\t') {
             prex_buf_puts(b, "\\t");
         } else if (*s < 0x20 || *s == 0x7f) {
-            snprintf(esc, sizeof esc, "\\u%04x", *s);
+            snprintf(esc, sizeof esc, json ? "\\u%04x" : "\\x%02X", *s);
             prex_buf_puts(b, esc);
         } else {
             prex_buf_putc(b, (char)*s);
         }
     }
     prex_buf_putc(b, '"');
+}
+
+/* Appends v as a logfmt value: bare when it has no blank, quote, '=' or
+ * control byte (and is not empty), else quoted. */
+static void logfmt_value(prex_buf *b, const char *v)
+{
+    const unsigned char *s = (const unsigned char *)v;
+    int bare = *s != '\0';
+
+    for (; *s; s++)
+        if (*s <= ' ' || *s == '"' || *s == '=' || *s == 0x7f)
+            bare = 0;
+    if (bare)
+        prex_buf_puts(b, v);
+    else
+        quoted_value(b, v, 0);
+}
+
+/* Appends v as a JSON string (quotes included). */
+static void json_value(prex_buf *b, const char *v)
+{
+    quoted_value(b, v, 1);
 }
 
 /* Appends one key and value in the selected log format. */

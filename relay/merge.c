@@ -387,10 +387,16 @@ static int is_hs(int type)
 
 /* MARK: interned label names */
 
-/* Doubles the name hash table and re-inserts every name. */
-static int grow_nametab(prex_merge *m)
+/*
+ * Builds a linear-probing index of ncap slots (a power of two) over n
+ * items whose 64-bit hashes sit at byte offset hashoff of each stride-byte
+ * item; a slot holds the item's index + 1, 0 when empty. Replaces *tab
+ * and *cap. Returns 0 or -1 (out of memory; the old index stays).
+ */
+static int grow_index(prex_merge *m, uint32_t **tab, size_t *cap, const void *items,
+                      size_t n, size_t stride, size_t hashoff)
 {
-    size_t ncap = m->_nametabcap ? m->_nametabcap * 2 : 64, i;
+    size_t ncap = *cap ? *cap * 2 : 64, i;
     uint32_t *t;
 
     if (ncap > (size_t)-1 / sizeof *t)
@@ -399,17 +405,26 @@ static int grow_nametab(prex_merge *m)
     if (!t)
         return -1;
     memset(t, 0, ncap * sizeof *t);
-    for (i = 0; i < m->_nnames; i++) {
-        size_t j = (size_t)m->_names[i].hash & (ncap - 1);
+    for (i = 0; i < n; i++) {
+        uint64_t h;
+        size_t j;
 
-        while (t[j])
-            j = (j + 1) & (ncap - 1);
+        memcpy(&h, (const char *)items + i * stride + hashoff, sizeof h);
+        for (j = (size_t)h & (ncap - 1); t[j]; j = (j + 1) & (ncap - 1))
+            ;
         t[j] = (uint32_t)i + 1;
     }
-    release(m, m->_nametab);
-    m->_nametab = t;
-    m->_nametabcap = ncap;
+    release(m, *tab);
+    *tab = t;
+    *cap = ncap;
     return 0;
+}
+
+/* Doubles the name hash table and re-inserts every name. */
+static int grow_nametab(prex_merge *m)
+{
+    return grow_index(m, &m->_nametab, &m->_nametabcap, m->_names, m->_nnames,
+                      sizeof m->_names[0], offsetof(struct prex__merge_name, hash));
 }
 
 /*
@@ -494,26 +509,8 @@ static void keep_config_names(prex_merge *m)
  * -1 (out of memory; table unchanged). */
 static int grow_famtab(prex_merge *m)
 {
-    size_t ncap = m->_famtabcap ? m->_famtabcap * 2 : 64, i;
-    uint32_t *t;
-
-    if (ncap > (size_t)-1 / sizeof *t)
-        return -1;
-    t = m->_alc->malloc(m->_alc->ctx, ncap * sizeof *t);
-    if (!t)
-        return -1;
-    memset(t, 0, ncap * sizeof *t);
-    for (i = 0; i < m->_nfams; i++) {
-        size_t j = (size_t)m->_fams[i].hash & (ncap - 1);
-
-        while (t[j])
-            j = (j + 1) & (ncap - 1);
-        t[j] = (uint32_t)i + 1;
-    }
-    release(m, m->_famtab);
-    m->_famtab = t;
-    m->_famtabcap = ncap;
-    return 0;
+    return grow_index(m, &m->_famtab, &m->_famtabcap, m->_fams, m->_nfams,
+                      sizeof m->_fams[0], offsetof(family, hash));
 }
 
 /* The family named name, or NONE32. */
