@@ -847,9 +847,14 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
             }
         }
         tok = lex_string(c);
-        if (qstring(c, tok, PREX_E_LABEL_VALUE, "label value", &slots[n].value,
-                    &slots[n].value_esc) < 0)
+        if (tok == PREX__T_QSTR) {
+            slots[n].value.ptr = c->lx.tok + 1;
+            slots[n].value.len = (size_t)(c->lx.cur - c->lx.tok) - 2;
+            slots[n].value_esc = 0;
+        } else if (qstring(c, tok, PREX_E_LABEL_VALUE, "label value", &slots[n].value,
+                           &slots[n].value_esc) < 0) {
             return PREX_ERROR;
+        }
         if (slots[n].value.len > p->_lim.max_label_value)
             return fail(c, c->lx.tok, PREX_E_LIMIT_LABEL_VALUE,
                         "label value of %zu bytes exceeds the limit of %zu",
