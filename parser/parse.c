@@ -1850,6 +1850,18 @@ static int hash_line(lctx *c, prex_event *ev)
     }
     if (rest_of_line(c, &ev->text, om || kind != PREX_EV_HELP) < 0)
         return PREX_ERROR;
+    if (!om && ev->text.len == 0) {
+        /* "# HELP name " or "# TYPE name " with blanks and nothing
+         * after: ignored like the same line without the blanks, as
+         * expfmt does */
+        uint64_t off = ev->offset, line = ev->line;
+        c->lx.cur = after_hash;
+        memset(ev, 0, sizeof *ev);
+        ev->offset = off;
+        ev->line = line;
+        ev->kind = PREX_EV_COMMENT;
+        return rest_of_line(c, &ev->text, 0);
+    }
 
     if (kind == PREX_EV_HELP) {
         if (help_escapes(c, ev->text, &ev->text_esc) < 0)

@@ -307,6 +307,24 @@ static void test_event_comment(void)
     }
     NEXT_IS(&p, &ev, PREX_EV_EOF);
     prex_parser_free(&p);
+
+    /* HELP or TYPE with a name and blanks but no text is a comment, as
+     * without the blanks (expfmt ignores both), so the real ones after
+     * it are not second HELP/TYPE lines */
+    start(&p, LIT("# HELP a \t\n# TYPE a \n# HELP a Real.\n# TYPE a gauge\na 1\n"), TEXT, 0);
+    if (NEXT_IS(&p, &ev, PREX_EV_COMMENT)) {
+        PREX_ASSERT_SLICE_STR(ev.text, " HELP a \t");
+        CU_ASSERT(ev.offset == 0 && ev.line == 1);
+    }
+    if (NEXT_IS(&p, &ev, PREX_EV_COMMENT)) {
+        PREX_ASSERT_SLICE_STR(ev.text, " TYPE a ");
+        CU_ASSERT(ev.offset == 11 && ev.line == 2);
+    }
+    NEXT_IS(&p, &ev, PREX_EV_HELP);
+    NEXT_IS(&p, &ev, PREX_EV_TYPE);
+    NEXT_IS(&p, &ev, PREX_EV_SAMPLE);
+    NEXT_IS(&p, &ev, PREX_EV_EOF);
+    prex_parser_free(&p);
 }
 
 static void test_event_sample(void)
