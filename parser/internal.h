@@ -50,6 +50,9 @@ typedef struct prex__lexer {
 /* Scans one token in condition cond; sets l->tok and advances l->cur. */
 int prex__lex(prex__lexer *l, int cond);
 
+/* The validator's duplicate-series key of a sample event (parse.c). */
+uint64_t prex__series_key(const prex_event *ev);
+
 /* Hash sets (set.c). */
 int prex__set_get_or_put(prex__set *s, const prex_alloc *alc, uint64_t key,
                          uint32_t *val);

@@ -1194,6 +1194,22 @@ static uint64_t labels_hash(const lctx *c, const prex_event *ev, const prex_labe
     return h;
 }
 
+/*
+ * The series key the validator uses for duplicate series: the sample name
+ * and the labels with non-empty values, in any order. For library code
+ * that must tell two samples of one series apart from two series.
+ */
+uint64_t prex__series_key(const prex_event *ev)
+{
+    uint64_t h = 0;
+    size_t i;
+
+    for (i = 0; i < ev->nlabels; i++)
+        h += label_term(&ev->labels[i], hash_slice(ev->labels[i].name,
+                                                   ev->labels[i].name_esc, SEED_LABEL));
+    return mix64(h ^ hash_slice(ev->name, ev->name_esc, SEED_SAMPLE));
+}
+
 /* Counts code points of the exemplar's label names and values. */
 static size_t exemplar_chars(const prex_exemplar *ex)
 {
@@ -1206,7 +1222,11 @@ static size_t exemplar_chars(const prex_exemplar *ex)
                 unsigned char ch = (unsigned char)sl[j]->ptr[k];
                 if ((ch & 0xc0) == 0x80)
                     continue;
-                if (ch == '\\' && k + 1 < sl[j]->len)
+                /* \\ \" \n decode to one character; any other pair
+                 * stays two (OpenMetrics keeps it as written) */
+                if (ch == '\\' && k + 1 < sl[j]->len &&
+                    (sl[j]->ptr[k + 1] == '\\' || sl[j]->ptr[k + 1] == '"' ||
+                     sl[j]->ptr[k + 1] == 'n'))
                     k++;
                 n++;
             }
@@ -1978,7 +1998,8 @@ static int at_end(prex_parser *p, prex_event *ev)
     memset(ev, 0, sizeof *ev);
     if (p->_state != ST_DONE) {
         if (p->_format == PREX_FORMAT_OPENMETRICS && p->_state != ST_SAWEOF) {
-            fail_at(p, p->_base + p->_len, p->_line, 1, PREX_E_NO_EOF,
+            fail_at(p, p->_base + p->_len, p->_line, p->_base + p->_len - p->_lsoff + 1,
+                    PREX_E_NO_EOF,
                     "expected '# EOF' as the last line");
             return sticky(p);
         }
@@ -2003,7 +2024,16 @@ int prex_next(prex_parser *p, prex_event *ev)
     if (p->_state == ST_DONE)
         return at_end(p, ev);
     if (p->_lim.max_bytes && p->_base + p->_len > p->_lim.max_bytes) {
-        fail_at(p, p->_lim.max_bytes, 0, 0, PREX_E_LIMIT_BYTES, "");
+        /* the position of byte max_bytes, counted from the current line */
+        uint64_t off = p->_lim.max_bytes, line = p->_line, ls = p->_lsoff;
+        size_t at = off < p->_base + p->_pos ? p->_pos : (size_t)(off - p->_base);
+        const char *q = p->_buf + p->_pos, *nl;
+        while ((nl = memchr(q, '\n', (size_t)(p->_buf + at - q))) != NULL) {
+            line++;
+            ls = p->_base + (uint64_t)(nl + 1 - p->_buf);
+            q = nl + 1;
+        }
+        fail_at(p, off, line, off >= ls ? off - ls + 1 : 1, PREX_E_LIMIT_BYTES, "");
         snprintf(p->_detail, sizeof p->_detail, "input exceeds %llu bytes",
                  (unsigned long long)p->_lim.max_bytes);
         return sticky(p);
@@ -2020,6 +2050,7 @@ int prex_next(prex_parser *p, prex_event *ev)
         } else {
             p->_pos = (size_t)(nl + 1 - p->_buf);
             p->_line++;
+            p->_lsoff = p->_base + p->_pos;
         }
         p->_state = ST_OK;
     }
@@ -2054,6 +2085,15 @@ int prex_next(prex_parser *p, prex_event *ev)
         if (p->_state == ST_SAWEOF) {
             fail(&c, start, PREX_E_AFTER_EOF, "nothing may follow '# EOF'");
             return sticky(p);
+        }
+        if (p->_lim.max_line < (size_t)(lim - start)) {
+            /* the length first: an over-long line fails the same way
+             * however it was cut into chunks, and leaves no trace */
+            size_t max = p->_lim.max_line;
+            if (!memchr(start, '\n', max + 1)) {
+                fail(&c, start + max, PREX_E_LIMIT_LINE, "line longer than %zu bytes", max);
+                return sticky(p);
+            }
         }
 
         tok = lex(&c, PREX__C_GEN);
@@ -2099,11 +2139,6 @@ int prex_next(prex_parser *p, prex_event *ev)
              * be the cut: wait for more input, or call it truncated. */
             const char *nl = memchr(start, '\n', (size_t)(lim - start));
             if (!nl) {
-                if ((size_t)(lim - start) > p->_lim.max_line) {
-                    fail(&c, start + p->_lim.max_line, PREX_E_LIMIT_LINE,
-                         "line longer than %zu bytes", p->_lim.max_line);
-                    return sticky(p);
-                }
                 if (!p->_finished && p->_err.code != PREX_E_NO_MEMORY) {
                     p->_err.code = PREX_E_OK;
                     return PREX_NEED_MORE;
@@ -2117,19 +2152,11 @@ int prex_next(prex_parser *p, prex_event *ev)
         }
 
         /* the line is complete and valid: consume it */
-        {
-            size_t linelen = (size_t)(c.lx.cur - start);
-            if (linelen && start[linelen - 1] == '\n')
-                linelen--;
-            if (linelen > p->_lim.max_line) {
-                fail(&c, start + p->_lim.max_line, PREX_E_LIMIT_LINE,
-                     "line longer than %zu bytes", p->_lim.max_line);
-                return sticky(p);
-            }
-        }
         p->_pos = (size_t)(c.lx.cur - p->_buf);
-        if (c.lx.cur[-1] == '\n')
+        if (c.lx.cur[-1] == '\n') {
             p->_line++;
+            p->_lsoff = p->_base + p->_pos;
+        }
         if (r == 1)
             continue;
         if (ev->kind == PREX_EV_EOF) {
@@ -2180,6 +2207,7 @@ int prex_parser_recover(prex_parser *p)
     } else {
         p->_pos = (size_t)(nl + 1 - p->_buf);
         p->_line++;
+        p->_lsoff = p->_base + p->_pos;
     }
     p->_state = ST_OK;
     p->_err.code = PREX_E_OK;

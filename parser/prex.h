@@ -309,6 +309,7 @@ typedef struct prex_parser {
     size_t _pos;          /* bytes of _buf consumed (whole lines) */
     uint64_t _base;       /* stream offset of _buf[0] */
     uint64_t _line;       /* line number at _pos */
+    uint64_t _lsoff;      /* stream offset of that line's first byte */
     int _format;
     unsigned _flags;
     int _finished;
