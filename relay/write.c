@@ -14,8 +14,10 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "write.h"
 
 /* MARK: output primitives */
@@ -118,6 +120,23 @@ static void put_ms_as_seconds(prex_writer *w, prex_buf *dst, int64_t ms)
             k--;
         put(w, dst, f, (size_t)k);
     }
+}
+
+/*
+ * Whether ms, written as decimal seconds, reads back (as the parser and
+ * Prometheus read it: float seconds times 1000) within int64: values near
+ * the int64 limits do not.
+ */
+static int ms_fits_seconds(int64_t ms)
+{
+    uint64_t mag = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
+    char b[40];
+    double v;
+
+    snprintf(b, sizeof b, "%s%" PRIu64 ".%03u", ms < 0 ? "-" : "", mag / 1000,
+             (unsigned)(mag % 1000));
+    v = strtod(b, NULL) * 1000.0;
+    return v > -9223372036854775808.0 && v < 9223372036854775808.0;
 }
 
 /* A sample or exemplar value: the special values in their one canonical
@@ -654,6 +673,24 @@ static int write_sample(prex_writer *w, const prex_event *ev)
             return rc;
     }
 
+    if (ev->has_timestamp && (w->_opts & PREX_WRITE_STRIP_TIMESTAMPS)) {
+        uint32_t v = 0;
+        int r = prex__set_get_or_put(&w->_stripped, w->_out->alc, prex__series_key(ev), &v);
+        if (r < 0)
+            return fail_oom(w, ev->line);
+        if (r == 1)
+            return fail(w, PREX_E_DUP_SERIES, ev->line, "%s",
+                        "several timestamped points of this series would be one series "
+                        "repeated once the timestamps are stripped");
+    }
+    if (w->_format == PREX_FORMAT_OPENMETRICS && w->_infmt == PREX_FORMAT_TEXT &&
+        !(w->_opts & PREX_WRITE_STRIP_TIMESTAMPS) &&
+        ((ev->has_timestamp && !ms_fits_seconds(ev->timestamp_ms)) ||
+         (ev->has_exemplar && ev->exemplar.has_timestamp &&
+          !ms_fits_seconds(ev->exemplar.timestamp_ms))))
+        return fail(w, PREX_E_TIMESTAMP_RANGE, ev->line, "%s",
+                    "the timestamp cannot be written as OpenMetrics seconds that read "
+                    "back within int64 milliseconds");
     name = sample_out_name(w, ev);
     put_series(w, dst, name, ev->labels, ev->nlabels);
     put_char(w, dst, ' ');
@@ -698,7 +735,7 @@ static int write_sample(prex_writer *w, const prex_event *ev)
 
 /* MARK: metadata */
 
-/* Holds a HELP text (decoded, trailing blanks removed). A HELP after the
+/* Holds a HELP text (decoded, blanks and CRs trimmed). A HELP after the
  * family's samples (text input) is written where it stands for text
  * output and dropped for OpenMetrics, which forbids it. */
 static void take_help(prex_writer *w, const prex_event *ev)
@@ -707,9 +744,22 @@ static void take_help(prex_writer *w, const prex_event *ev)
 
     decode_into(w, &w->_help, ev->text, ev->text_esc);
     n = w->_help.len;
-    while (n > 0 && (w->_help.ptr[n - 1] == ' ' || w->_help.ptr[n - 1] == '\t'))
+    /* no blank or CR at the end (a CR before the line's LF would make it
+     * a CRLF line end); for text output no blank at the start either,
+     * since the text format skips blanks after the name */
+    while (n > 0 && (w->_help.ptr[n - 1] == ' ' || w->_help.ptr[n - 1] == '\t' ||
+                     w->_help.ptr[n - 1] == '\r'))
         n--;
     prex_buf_truncate(&w->_help, n);
+    if (w->_format == PREX_FORMAT_TEXT) {
+        size_t k = 0;
+        while (k < n && (w->_help.ptr[k] == ' ' || w->_help.ptr[k] == '\t'))
+            k++;
+        if (k) {
+            memmove(w->_help.ptr, w->_help.ptr + k, n - k);
+            prex_buf_truncate(&w->_help, n - k);
+        }
+    }
     w->_has_help = 1;
     if (!w->_header)
         return;
@@ -869,6 +919,7 @@ void prex_writer_free(prex_writer *w)
     prex_buf_free(&w->_tmp);
     prex_buf_free(&w->_tmp2);
     prex_buf_free(&w->_names);
+    prex__set_free(&w->_stripped, alc);
     if (w->_tab)
         alc->free(alc->ctx, w->_tab);
     w->_tab = NULL;

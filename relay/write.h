@@ -58,7 +58,9 @@ extern "C" {
 /* Writer options (prex_writer_init()). */
 /* Leave out every sample timestamp (the Pushgateway rejects timestamps and
  * node_exporter's textfile collector skips a file that has any); each one
- * left out is counted in stats.stripped_timestamps. */
+ * left out is counted in stats.stripped_timestamps. Several timestamped
+ * points of one series would then be duplicate series: the writer fails
+ * with PREX_E_DUP_SERIES instead (the merge table can keep one). */
 #define PREX_WRITE_STRIP_TIMESTAMPS (1u << 0)
 
 /* What the writer wrote and what it left out on purpose. */
@@ -138,6 +140,9 @@ typedef struct prex_writer {
     size_t _tabcap;
     size_t _tabcount;
     prex_buf _names;
+
+    /* series written with a stripped timestamp (PREX_WRITE_STRIP_TIMESTAMPS) */
+    prex__set _stripped;
 
     prex_write_stats stats;
 } prex_writer;
