@@ -1775,6 +1775,22 @@ static int validate_meta(lctx *c, prex_event *ev, const char *at_name)
 }
 
 /*
+ * Makes the line a plain comment (text format): the event keeps its offset
+ * and line, and its text is everything after the '#' at after_hash.
+ */
+static int as_comment(lctx *c, prex_event *ev, const char *after_hash)
+{
+    uint64_t off = ev->offset, line = ev->line;
+
+    c->lx.cur = after_hash;
+    memset(ev, 0, sizeof *ev);
+    ev->offset = off;
+    ev->line = line;
+    ev->kind = PREX_EV_COMMENT;
+    return rest_of_line(c, &ev->text, 0);
+}
+
+/*
  * Parses a line that starts with '#' (just lexed). Text format: HELP and
  * TYPE lines, anything else is a comment. OpenMetrics: HELP, TYPE, UNIT
  * and EOF only.
@@ -1836,9 +1852,7 @@ static int hash_line(lctx *c, prex_event *ev)
         if (om)
             return fail(c, after_hash - 1, PREX_E_COMMENT,
                         "expected '# HELP', '# TYPE', '# UNIT' or '# EOF' (OpenMetrics has no comments)");
-        c->lx.cur = after_hash;
-        ev->kind = PREX_EV_COMMENT;
-        return rest_of_line(c, &ev->text, 0);
+        return as_comment(c, ev, after_hash);
     }
 
     at_name = c->lx.tok;
@@ -1860,13 +1874,7 @@ static int hash_line(lctx *c, prex_event *ev)
         /* "# HELP name" or "# TYPE name" with nothing after: ignored */
         if (tok != PREX__T_NL && tok != PREX__T_CRNL && tok != PREX__T_END)
             return expected(c, tok, PREX_E_NAME, "blank after the metric name");
-        uint64_t off = ev->offset, line = ev->line;
-        c->lx.cur = after_hash;
-        memset(ev, 0, sizeof *ev);
-        ev->offset = off;
-        ev->line = line;
-        ev->kind = PREX_EV_COMMENT;
-        return rest_of_line(c, &ev->text, 0);
+        return as_comment(c, ev, after_hash);
     }
     if (rest_of_line(c, &ev->text, om || kind != PREX_EV_HELP) < 0)
         return PREX_ERROR;
@@ -1874,13 +1882,7 @@ static int hash_line(lctx *c, prex_event *ev)
         /* "# HELP name " or "# TYPE name " with blanks and nothing
          * after: ignored like the same line without the blanks, as
          * expfmt does */
-        uint64_t off = ev->offset, line = ev->line;
-        c->lx.cur = after_hash;
-        memset(ev, 0, sizeof *ev);
-        ev->offset = off;
-        ev->line = line;
-        ev->kind = PREX_EV_COMMENT;
-        return rest_of_line(c, &ev->text, 0);
+        return as_comment(c, ev, after_hash);
     }
 
     if (kind == PREX_EV_HELP) {
