@@ -1048,13 +1048,15 @@ static int match(prex_relabel_state *st, size_t ri, const char *s, size_t n,
     return run_fail(st, ri, PREX_RELABEL_E_MATCH, what);
 }
 
-/* Text of group g of a match, or NULL ptr when it did not take part. */
+/* Text of group g of a match, or NULL ptr when it did not take part. s
+ * may be NULL for an empty subject (an empty joined value has no bytes);
+ * a group that took part then is "" (no offset is added to NULL). */
 static prex_slice group(const char *s, const size_t *ov, uint32_t nset, uint32_t g)
 {
     prex_slice t = { NULL, 0 };
 
     if (g < nset && ov[2 * g] != PCRE2_UNSET) {
-        t.ptr = s + ov[2 * g];
+        t.ptr = s ? s + ov[2 * g] : "";
         t.len = ov[2 * g + 1] - ov[2 * g];
     }
     return t;

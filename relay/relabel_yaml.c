@@ -21,6 +21,8 @@ typedef struct loader {
     prex_relabel_rules *rs;
     prex_relabel_error *err;
     const char *name;
+    const char *buf;          /* the YAML text, for reader error positions */
+    size_t len;
     const prex_alloc *alc;
     prex_slice *src;          /* source_labels of the current rule */
     prex__pos *src_at;
@@ -544,7 +546,23 @@ static int yaml_fail(loader *L, const yaml_parser_t *p)
         return prex__relabel_fail(L->err, PREX_RELABEL_E_NO_MEMORY, L->name, 0, 0,
                                   "out of memory");
     if (p->error == YAML_READER_ERROR) {
-        return prex__relabel_fail(L->err, PREX_RELABEL_E_YAML, L->name, 0, 0,
+        /* libyaml gives a reader error (bad encoding, control byte) only a
+         * byte offset: count lines and characters up to it */
+        size_t i, end = p->problem_offset < L->len ? p->problem_offset : L->len;
+
+        line = 1;
+        col = 1;
+        for (i = 0; i < end; i++) {
+            unsigned char c = (unsigned char)L->buf[i];
+
+            if (c == '\n') {
+                line++;
+                col = 1;
+            }
+            else if ((c & 0xc0) != 0x80)
+                col++;
+        }
+        return prex__relabel_fail(L->err, PREX_RELABEL_E_YAML, L->name, line, col,
                                   "YAML: %s (byte offset %zu)", problem, p->problem_offset);
     }
     line = (uint64_t)p->problem_mark.line + 1;
@@ -580,6 +598,8 @@ int prex_relabel_load(prex_relabel_rules **out, const char *name,
     L.doc = &doc;
     L.err = err;
     L.name = name;
+    L.buf = buf;
+    L.len = len;
     L.alc = alc ? alc : &prex_alloc_libc;
 
     if (!yaml_parser_initialize(&parser))
