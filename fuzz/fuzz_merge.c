@@ -1,0 +1,261 @@
+/*
+ * fuzz_merge.c - fuzz target: two or three expositions merged by the merge
+ * table (relay/merge.h), each as its own source. When the table resolves
+ * without an error, its body written as text 0.0.4 and as OpenMetrics 1.0
+ * must parse again without any error; the parser's duplicate-series and
+ * grouping checks are on, so a series or family written twice fails.
+ *
+ * Input layout:
+ *     byte 0   bit 0: PREX_MERGE_FIRST (--conflict first)
+ *              bit 1: a source label "source" (-s source)
+ *              bit 2: PREX_MERGE_STRIP_TIMESTAMPS
+ *              bit 3: PREX_MERGE_EXEMPLARS
+ *              bit 4: a constant label env="fuzz" (-l env=fuzz)
+ *     rest     two or three parts separated by DELIM (anything after a
+ *              third separator belongs to the third part); each part is
+ *              one source: its first byte is a configuration byte of which
+ *              bits 0-3 count (format and lenient flags, fuzz/fuzzlib.h),
+ *              then its text.
+ *
+ * A source whose parse fails keeps what it added before the error, as a
+ * truncated scrape would.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzzlib.h"
+#include "merge.h"
+#include "write.h"
+
+#define DELIM "\n--\xff--\n"
+#define DELIM_LEN 7
+#define MAX_PARTS 3
+
+/* One source: its text in an exact-size heap copy. */
+typedef struct part {
+    char *buf;
+    size_t len;
+    prex_format format;
+    unsigned flags;
+} part;
+
+/* Splits data[0..size) into at most MAX_PARTS parts at DELIM. Returns the
+ * number of parts. */
+static size_t split_parts(const uint8_t *data, size_t size, part *parts)
+{
+    size_t n = 0, at = 0;
+
+    while (n < MAX_PARTS) {
+        size_t end = size, i;
+
+        if (n + 1 < MAX_PARTS)
+            for (i = at; i + DELIM_LEN <= size; i++)
+                if (memcmp(data + i, DELIM, DELIM_LEN) == 0) {
+                    end = i;
+                    break;
+                }
+        if (end > at) {
+            prex_fuzz_config c = prex_fuzz_config_decode(data[at]);
+            size_t len = end - at - 1;
+
+            parts[n].format = c.format;
+            parts[n].flags = c.flags & ~(unsigned)PREX_LEGACY_NAMES;
+            parts[n].len = len;
+            parts[n].buf = malloc(len + 1);
+            if (!parts[n].buf)
+                prex_fuzz_die("out of memory");
+            memcpy(parts[n].buf, data + at + 1, len);
+            parts[n].buf[len] = '\0';
+            n++;
+        }
+        if (end == size)
+            break;
+        at = end + DELIM_LEN;
+    }
+    return n;
+}
+
+/* Feeds one part to the table as source src through the parser p, until
+ * its EOF or its first parse error. The caller frees p once the table is
+ * written, as the relay keeps every source until the push is done. */
+static void feed(prex_merge *m, unsigned src, const part *pt, prex_parser *p,
+                 prex_fuzz_alloc *fa)
+{
+    prex_event ev;
+    int rc;
+
+    prex_parser_init(p, pt->buf, pt->len, pt->format, pt->flags);
+    prex_parser_set_alloc(p, &fa->alc);
+    prex_finish(p);
+    while ((rc = prex_next(p, &ev)) > 0 && rc != PREX_EV_EOF) {
+        if (rc == PREX_EV_SAMPLE)
+            rc = prex_merge_add_event(m, src, &ev);
+        else
+            rc = prex_merge_meta(m, src, &ev);
+        if (rc != 0)
+            prex_fuzz_die("adding an event of source %u failed: %s", src,
+                          prex_merge_errname(rc));
+    }
+}
+
+/* Whether an OpenMetrics parse of a body merged from text sources may fail
+ * with this code: the rules OpenMetrics has and text 0.0.4 has not
+ * (docs/cli.md), as fuzz_roundtrip.c allows them. */
+static int om_only_rule(int code)
+{
+    switch (code) {
+    case PREX_E_NEGATIVE:
+    case PREX_E_NAN_VALUE:
+    case PREX_E_BUCKET_VALUE:
+    case PREX_E_LE:
+    case PREX_E_LE_ORDER:
+    case PREX_E_QUANTILE:
+    case PREX_E_SUM_COUNT:
+    case PREX_E_INTERLEAVED:
+    case PREX_E_TS_ORDER:
+    case PREX_E_NAME_CLASH:
+    case PREX_E_UTF8:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Prints the parts and a body, then aborts with what. */
+static void fail(const char *what, const part *parts, size_t n, const prex_buf *body)
+{
+    prex_fuzz_str s = { 0 };
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        s.len = 0;
+        prex_fuzz_str_append(&s, parts[i].buf, parts[i].len);
+        prex_fuzz_dump(parts[i].format == PREX_FORMAT_TEXT ? "text source" :
+                       "OpenMetrics source", &s);
+    }
+    if (body) {
+        s.len = 0;
+        prex_fuzz_str_append(&s, body->ptr, body->len);
+        prex_fuzz_dump("merged body", &s);
+    }
+    prex_fuzz_str_free(&s);
+    prex_fuzz_die("%s", what);
+}
+
+/*
+ * Writes the resolved table in format fmt and parses the body strictly
+ * (same format, default limits, the checking allocator). any_text: some
+ * source was text, so an OpenMetrics body may break the rules only
+ * OpenMetrics has.
+ */
+static void write_and_parse(prex_merge *m, prex_format fmt, int any_text,
+                            const part *parts, size_t n, prex_fuzz_alloc *fa)
+{
+    prex_buf body;
+    prex_writer w;
+    prex_parser p;
+    prex_event ev;
+    int rc;
+
+    prex_buf_init(&body, &fa->alc);
+    prex_writer_init(&w, &body, fmt, 0);
+    rc = prex_merge_write(m, &w);
+    if (rc == 0)
+        rc = prex_writer_finish(&w);
+    if (rc != 0) {
+        /* a text counter x_total next to a family x has no OpenMetrics
+         * name of its own; anything else is a table bug */
+        if (!(fmt == PREX_FORMAT_OPENMETRICS && rc == PREX_E_NAME_CLASH))
+            fail(prex_writer_error(&w)->detail, parts, n, &body);
+        prex_writer_free(&w);
+        prex_buf_free(&body);
+        return;
+    }
+    prex_writer_free(&w);
+
+    prex_parser_init(&p, body.ptr, body.len, fmt, 0);
+    prex_parser_set_alloc(&p, &fa->alc);
+    prex_finish(&p);
+    while ((rc = prex_next(&p, &ev)) > 0 && rc != PREX_EV_EOF)
+        ;
+    if (rc == PREX_ERROR) {
+        int code = prex_parser_error(&p)->code;
+
+        if (!(fmt == PREX_FORMAT_OPENMETRICS && any_text && om_only_rule(code)) &&
+            code != PREX_E_LIMIT_NAME) {
+            prex_fuzz_str msg = { 0 };
+
+            prex_fuzz_str_printf(&msg, "the merged %s body does not parse: %s: %s",
+                                 fmt == PREX_FORMAT_TEXT ? "text" : "OpenMetrics",
+                                 prex_errname(code), prex_parser_error(&p)->detail);
+            prex_parser_free(&p);
+            fail(msg.ptr, parts, n, &body);
+        }
+    }
+    prex_parser_free(&p);
+    prex_buf_free(&body);
+}
+
+/* Splits the input into its sources, merges them, and when the table
+ * resolves writes and re-parses both bodies (write_and_parse()). Every
+ * source's text and parser stay alive until the table is freed (the
+ * table keeps pointers into them). */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    prex_fuzz_alloc fa;
+    prex_merge m;
+    part parts[MAX_PARTS];
+    prex_parser *ps;
+    unsigned flags = 0, id;
+    size_t n, i;
+    int any_text = 0, rc;
+    char name[8];
+
+    if (size < 2)
+        return 0;
+    if (data[0] & 1)
+        flags |= PREX_MERGE_FIRST;
+    if (data[0] & 4)
+        flags |= PREX_MERGE_STRIP_TIMESTAMPS;
+    if (data[0] & 8)
+        flags |= PREX_MERGE_EXEMPLARS;
+    n = split_parts(data + 1, size - 1, parts);
+    if (n < 2)
+        goto out;
+
+    ps = malloc(n * sizeof *ps);
+    if (!ps)
+        prex_fuzz_die("out of memory");
+    prex_fuzz_alloc_init(&fa, (size_t)-1);
+    prex_merge_init(&m, &fa.alc, flags);
+    if ((data[0] & 2) && prex_merge_set_source_label(&m, "source", 6) != 0)
+        prex_fuzz_die("prex_merge_set_source_label failed");
+    if ((data[0] & 16) && prex_merge_add_label(&m, "env", 3, "fuzz", 4) != 0)
+        prex_fuzz_die("prex_merge_add_label failed");
+    for (i = 0; i < n; i++) {
+        memcpy(name, "source", 6);
+        name[6] = (char)('0' + i);
+        if (prex_merge_add_source(&m, name, 7, 0, &id) != 0 || id != i)
+            prex_fuzz_die("prex_merge_add_source failed");
+        any_text |= parts[i].format == PREX_FORMAT_TEXT;
+        feed(&m, id, &parts[i], &ps[i], &fa);
+    }
+    rc = prex_merge_finish(&m);
+    if (rc == PREX_MERGE_E_NO_MEMORY)
+        fail("prex_merge_finish ran out of memory", parts, n, NULL);
+    if (rc == 0) {
+        write_and_parse(&m, PREX_FORMAT_TEXT, any_text, parts, n, &fa);
+        write_and_parse(&m, PREX_FORMAT_OPENMETRICS, any_text, parts, n, &fa);
+    }
+    else if (flags & PREX_MERGE_FIRST)
+        fail("prex_merge_finish failed under PREX_MERGE_FIRST", parts, n, NULL);
+    prex_merge_free(&m);
+    for (i = 0; i < n; i++)
+        prex_parser_free(&ps[i]);
+    free(ps);
+    prex_fuzz_alloc_check_empty(&fa);
+out:
+    for (i = 0; i < n; i++)
+        free(parts[i].buf);
+    return 0;
+}
