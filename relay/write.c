@@ -711,8 +711,14 @@ static int write_sample(prex_writer *w, const prex_event *ev)
     }
     if (ev->has_exemplar) {
         const prex_exemplar *ex = &ev->exemplar;
+        /* OpenMetrics allows exemplars only on counters and (gauge)
+         * histogram buckets; a counter written as an unknown family (its
+         * base name was taken) loses them */
+        int allowed = w->_type == PREX_TYPE_COUNTER ||
+                      ((w->_type == PREX_TYPE_HISTOGRAM || w->_type == PREX_TYPE_GAUGEHISTOGRAM) &&
+                       ev->suffix == PREX_SUFFIX_BUCKET);
 
-        if (w->_format == PREX_FORMAT_TEXT) {
+        if (w->_format == PREX_FORMAT_TEXT || !allowed) {
             w->stats.dropped_exemplars++;
         } else {
             PUTS(w, dst, " # {");
