@@ -98,28 +98,6 @@ static void feed(prex_merge *m, unsigned src, const part *pt, prex_parser *p,
     }
 }
 
-/* Whether an OpenMetrics parse of a body merged from text sources may fail
- * with this code: the rules OpenMetrics has and text 0.0.4 has not
- * (docs/cli.md), as fuzz_roundtrip.c allows them. */
-static int om_only_rule(int code)
-{
-    switch (code) {
-    case PREX_E_NEGATIVE:
-    case PREX_E_NAN_VALUE:
-    case PREX_E_BUCKET_VALUE:
-    case PREX_E_LE:
-    case PREX_E_LE_ORDER:
-    case PREX_E_QUANTILE:
-    case PREX_E_SUM_COUNT:
-    case PREX_E_INTERLEAVED:
-    case PREX_E_TS_ORDER:
-    case PREX_E_NAME_CLASH:
-    case PREX_E_UTF8:
-        return 1;
-    default:
-        return 0;
-    }
-}
 
 /* Prints the parts and a body, then aborts with what. */
 static void fail(const char *what, const part *parts, size_t n, const prex_buf *body)
@@ -181,7 +159,7 @@ static void write_and_parse(prex_merge *m, prex_format fmt, int any_text,
     if (rc == PREX_ERROR) {
         int code = prex_parser_error(&p)->code;
 
-        if (!(fmt == PREX_FORMAT_OPENMETRICS && any_text && om_only_rule(code)) &&
+        if (!(fmt == PREX_FORMAT_OPENMETRICS && any_text && prex_fuzz_om_only_rule(code)) &&
             code != PREX_E_LIMIT_NAME) {
             prex_fuzz_str msg = { 0 };
 

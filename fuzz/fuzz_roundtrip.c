@@ -230,35 +230,6 @@ static int same_samples(const prex_fuzz_str *a, const prex_fuzz_str *b, int any_
     return eq;
 }
 
-/*
- * Whether a text input's OpenMetrics output may fail its own parse with
- * this code: the rules OpenMetrics has and text does not (docs/cli.md,
- * "Conversions: text input, OpenMetrics output"; docs/format.md,
- * "OpenMetrics 1.0"): NaN and negative counts, integer bucket counts, the
- * "+Inf" spelling and strict order of le, the range of quantile, _sum
- * with _count, interleaving, timestamp order, names that clash once
- * counters get their _total, and UTF-8 in HELP text. Every other code is
- * a writer bug.
- */
-static int om_only_rule(int code)
-{
-    switch (code) {
-    case PREX_E_NEGATIVE:
-    case PREX_E_NAN_VALUE:
-    case PREX_E_BUCKET_VALUE:
-    case PREX_E_LE:
-    case PREX_E_LE_ORDER:
-    case PREX_E_QUANTILE:
-    case PREX_E_SUM_COUNT:
-    case PREX_E_INTERLEAVED:
-    case PREX_E_TS_ORDER:
-    case PREX_E_NAME_CLASH:
-    case PREX_E_UTF8:
-        return 1;
-    default:
-        return 0;
-    }
-}
 
 /* Prints the three stages and aborts. */
 static void fail(const char *what, const char *in, size_t inlen,
@@ -350,7 +321,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * "\z" becomes "\\z") longer than PREX_MAX_NAME raw bytes */
         if (second.parse_err != PREX_E_LIMIT_NAME &&
             !(cfg.format == PREX_FORMAT_TEXT && ofmt == PREX_FORMAT_OPENMETRICS &&
-              om_only_rule(second.parse_err)))
+              prex_fuzz_om_only_rule(second.parse_err)))
             fail("the written output does not parse", buf, len, &first, &second);
         pass_free(&second);
         goto done;

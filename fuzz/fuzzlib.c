@@ -596,3 +596,33 @@ void prex_fuzz_check_error(const prex_fuzz_track *t, const prex_parser *p,
                           (unsigned long long)line, (unsigned long long)column);
     }
 }
+
+/*
+ * Whether a text input's OpenMetrics output may fail its own parse with
+ * this code: the rules OpenMetrics has and text does not (docs/cli.md,
+ * "Conversions: text input, OpenMetrics output"; docs/format.md,
+ * "OpenMetrics 1.0"): NaN and negative counts, integer bucket counts, the
+ * "+Inf" spelling and strict order of le, the range of quantile, _sum
+ * with _count, interleaving, timestamp order, names that clash once
+ * counters get their _total, and UTF-8 in HELP text. Every other code is
+ * a writer bug.
+ */
+int prex_fuzz_om_only_rule(int code)
+{
+    switch (code) {
+    case PREX_E_NEGATIVE:
+    case PREX_E_NAN_VALUE:
+    case PREX_E_BUCKET_VALUE:
+    case PREX_E_LE:
+    case PREX_E_LE_ORDER:
+    case PREX_E_QUANTILE:
+    case PREX_E_SUM_COUNT:
+    case PREX_E_INTERLEAVED:
+    case PREX_E_TS_ORDER:
+    case PREX_E_NAME_CLASH:
+    case PREX_E_UTF8:
+        return 1;
+    default:
+        return 0;
+    }
+}
