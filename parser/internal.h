@@ -50,6 +50,10 @@ typedef struct prex__lexer {
 /* Scans one token in condition cond; sets l->tok and advances l->cur. */
 int prex__lex(prex__lexer *l, int cond);
 
+/* A whole value token s[0..n) as the parser reads le and quantile values:
+ * 0 and *v, or -1 (parse.c). */
+int prex__number(const char *s, size_t n, double *v);
+
 /* The validator's duplicate-series key of a sample event (parse.c). */
 uint64_t prex__series_key(const prex_event *ev);
 

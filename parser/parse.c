@@ -1144,13 +1144,24 @@ static const prex_label *find_label(const prex_event *ev, const char *name, size
 /* Parses a label value that must hold a float (le, quantile). */
 static int label_float(const prex_label *l, int om, double *v)
 {
+    (void)om;
+    if (l->value_esc)
+        return -1;
+    return prex__number(l->value.ptr, l->value.len, v);
+}
+
+/*
+ * Reads s[0..n) as a whole sample-value token (the float grammar, no
+ * overflow), the way the parser reads le and quantile values. Returns 0,
+ * or -1 when it is not one.
+ */
+int prex__number(const char *s, size_t n, double *v)
+{
     prex__lexer lx;
     int tok;
     char tmp[128];
-    const char *s = l->value.ptr;
-    size_t n = l->value.len;
 
-    if (l->value_esc || n == 0 || n >= sizeof tmp)
+    if (n == 0 || n >= sizeof tmp)
         return -1;
     /* lex a NUL-terminated copy so the token cannot run into the quote */
     memcpy(tmp, s, n);
@@ -1161,10 +1172,7 @@ static int label_float(const prex_label *l, int om, double *v)
     tok = prex__lex(&lx, PREX__C_VAL);
     if ((tok != PREX__T_INT && tok != PREX__T_FLOAT) || lx.cur != tmp + n)
         return -1;
-    if (to_double(tmp, n, v) != 0)
-        return -1;
-    (void)om;
-    return 0;
+    return to_double(tmp, n, v) != 0 ? -1 : 0;
 }
 
 /* One label's term in the order-independent label-set hash; namehash is

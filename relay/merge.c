@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h" /* prex__lex: le and quantile read as the parser reads them */
+#include "internal.h" /* prex__number: le and quantile read as the parser reads them */
 #include "merge.h"
 
 #define NONE32 UINT32_MAX
@@ -932,31 +932,6 @@ static uint32_t get_family(prex_merge *m, unsigned src, prex_slice name)
     return k;
 }
 
-/*
- * Reads a label value that must hold a number (le, quantile) the way the
- * parser does: one INT or FLOAT token of its lexer, nothing else, shorter
- * than 128 bytes. Returns 0 and sets *out, or -1.
- */
-static int bound_value(const char *p, size_t n, double *out)
-{
-    char tmp[128];
-    prex__lexer lx;
-    int tok;
-
-    if (n == 0 || n >= sizeof tmp)
-        return -1;
-    memcpy(tmp, p, n);
-    tmp[n] = '\0';
-    lx.cur = tmp;
-    lx.lim = tmp + n;
-    lx.tok = tmp;
-    tok = prex__lex(&lx, PREX__C_VAL);
-    if ((tok != PREX__T_INT && tok != PREX__T_FLOAT) || lx.cur != tmp + n)
-        return -1;
-    *out = strtod(tmp, NULL);
-    return 0;
-}
-
 /* Sorts a series' labels by name (insertion sort: label sets are small). */
 static void sort_labels(const prex_merge *m, mlabel *l, size_t n)
 {
@@ -1128,7 +1103,7 @@ static int add_series(prex_merge *m, unsigned src, const prex_event *ev, prex_sl
         keyname = m->_quantile;
     for (i = 0; keyname != NONE32 && i < nl; i++)
         if (ml[i].name == keyname)
-            haskey = bound_value(ml[i].value, ml[i].vlen, &key) == 0;
+            haskey = prex__number(ml[i].value, ml[i].vlen, &key) == 0;
 
     /* timestamp and exemplar */
     if (ev->has_timestamp) {
