@@ -44,16 +44,6 @@ static void put_decoded(prex_fuzz_str *s, prex_slice sl, int esc)
     free(tmp);
 }
 
-/* Appends a double so that equal values (any NaN with any NaN) print
- * equal. */
-static void put_number(prex_fuzz_str *s, double v)
-{
-    if (isnan(v))
-        prex_fuzz_str_append(s, "NaN", 3);
-    else
-        prex_fuzz_str_printf(s, "%.17g", v);
-}
-
 /* Appends " {n=v,...}" with decoded names and values. */
 static void put_label_set(prex_fuzz_str *s, const prex_label *l, size_t n)
 {
@@ -83,14 +73,14 @@ static void put_sample(prex_fuzz_str *s, const prex_event *ev, int strip_ts,
     put_decoded(s, ev->name, ev->name_esc);
     put_label_set(s, ev->labels, ev->nlabels);
     prex_fuzz_str_append(s, " ", 1);
-    put_number(s, ev->value);
+    prex_fuzz_put_double(s, ev->value);
     if (ev->has_timestamp && !strip_ts)
         prex_fuzz_str_printf(s, " ts=%lld", (long long)ev->timestamp_ms);
     if (ev->has_exemplar) {
         prex_fuzz_str_append(s, " #", 2);
         put_label_set(s, ev->exemplar.labels, ev->exemplar.nlabels);
         prex_fuzz_str_append(s, " ", 1);
-        put_number(s, ev->exemplar.value);
+        prex_fuzz_put_double(s, ev->exemplar.value);
         if (ev->exemplar.has_timestamp)
             prex_fuzz_str_printf(s, " ts=%lld", (long long)ev->exemplar.timestamp_ms);
     }

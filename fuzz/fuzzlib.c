@@ -283,7 +283,7 @@ static void put_quoted(prex_fuzz_str *s, prex_slice sl)
 }
 
 /* Appends a double: %.17g, or NaN, +Inf, -Inf. */
-static void put_double(prex_fuzz_str *s, double v)
+void prex_fuzz_put_double(prex_fuzz_str *s, double v)
 {
     if (isnan(v))
         prex_fuzz_str_append(s, "NaN", 3);
@@ -315,7 +315,7 @@ static void put_value_ts(prex_fuzz_str *s, prex_slice raw, double v,
 {
     put_visible(s, raw.ptr, raw.len);
     prex_fuzz_str_append(s, "=", 1);
-    put_double(s, v);
+    prex_fuzz_put_double(s, v);
     if (has_ts)
         prex_fuzz_str_printf(s, " ts=%lld", (long long)ms);
     else

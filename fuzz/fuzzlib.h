@@ -98,6 +98,9 @@ typedef struct prex_fuzz_str {
 void prex_fuzz_str_append(prex_fuzz_str *s, const char *p, size_t n);
 void prex_fuzz_str_printf(prex_fuzz_str *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Appends a double: %.17g, or NaN, +Inf, -Inf (equal values print equal). */
+void prex_fuzz_put_double(prex_fuzz_str *s, double v);
 void prex_fuzz_str_free(prex_fuzz_str *s);
 
 /* MARK: event log */

@@ -132,16 +132,6 @@ static void put_decoded(prex_test_str *s, prex_slice raw, int esc)
     free(tmp);
 }
 
-static void put_double(prex_test_str *s, double v)
-{
-    if (isnan(v))
-        prex_test_str_puts(s, "NaN");
-    else if (isinf(v))
-        prex_test_str_puts(s, v > 0 ? "+Inf" : "-Inf");
-    else
-        prex_test_str_printf(s, "%.17g", v);
-}
-
 static void put_labels(prex_test_str *s, const prex_label *l, size_t n)
 {
     size_t i;
@@ -218,7 +208,7 @@ static int sample_log(const char *buf, size_t len, prex_format fmt, unsigned fla
             put_decoded(out, ev.name, ev.name_esc);
             put_labels(out, ev.labels, ev.nlabels);
             prex_test_str_putc(out, ' ');
-            put_double(out, ev.value);
+            prex_test_str_put_double(out, ev.value);
             if (ev.has_timestamp)
                 prex_test_str_printf(out, " %lld", (long long)ev.timestamp_ms);
             else
@@ -227,7 +217,7 @@ static int sample_log(const char *buf, size_t len, prex_format fmt, unsigned fla
                 prex_test_str_puts(out, " # ");
                 put_labels(out, ev.exemplar.labels, ev.exemplar.nlabels);
                 prex_test_str_putc(out, ' ');
-                put_double(out, ev.exemplar.value);
+                prex_test_str_put_double(out, ev.exemplar.value);
                 if (ev.exemplar.has_timestamp)
                     prex_test_str_printf(out, " %lld", (long long)ev.exemplar.timestamp_ms);
             }

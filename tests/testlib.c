@@ -484,7 +484,7 @@ static void put_quoted(prex_test_str *out, prex_slice s)
 }
 
 /* Appends a double as %.17g, with NaN, +Inf and -Inf spelled out. */
-static void put_double(prex_test_str *out, double v)
+void prex_test_str_put_double(prex_test_str *out, double v)
 {
     if (isnan(v))
         prex_test_str_puts(out, "NaN");
@@ -516,7 +516,7 @@ static void put_value_ts(prex_test_str *out, prex_slice raw, double v,
 {
     prex_test_str_put_visible(out, raw.ptr, raw.len);
     prex_test_str_putc(out, '=');
-    put_double(out, v);
+    prex_test_str_put_double(out, v);
     if (has_ts)
         prex_test_str_printf(out, " ts=%" PRId64, ts);
     else

@@ -73,6 +73,8 @@ void prex_test_str_free(prex_test_str *s);
 /* Appends p[0..n) with bytes < 0x20 and 0x7f as \xHH, others as they are
  * (the event-log quoting, without the surrounding quotes). */
 void prex_test_str_put_visible(prex_test_str *s, const char *p, size_t n);
+/* Appends a double as the event logs write it: %.17g, NaN, +Inf, -Inf. */
+void prex_test_str_put_double(prex_test_str *s, double v);
 
 /* MARK: files and places */
 
