@@ -1405,7 +1405,7 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
         p->_mhash = mkey;
         p->_mflags = 0;
         p->_mhas_ts = 0;
-        p->_moff = p->_base + (uint64_t)(c->start - p->_buf);
+        p->_moff = p->_base + (uint64_t)(at_name - p->_buf);
         p->_mline = p->_line;
         p->_mcol = (uint64_t)(at_name - c->start) + 1;
         if (p->_alc) {

@@ -896,6 +896,14 @@ static void test_error_positions(void)
     /* OpenMetrics: a negative counter value */
     EXPECT_ERROR("# TYPE c counter\nc_total{x=\"y\"} -2\n# EOF\n", OM, 0, NEGATIVE,
                  2, 16);
+    /* checks made when a metric point ends point at its first sample's
+     * name, leading blanks included (offset and column must agree) */
+    EXPECT_ERROR("# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_count 1\n", TEXT, 0,
+                 INF_BUCKET, 2, 1);
+    EXPECT_ERROR("# TYPE h histogram\n  h_bucket{le=\"1\"} 1\n h_count 1\n", TEXT, 0,
+                 INF_BUCKET, 2, 3);
+    EXPECT_ERROR("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\n# EOF\n", OM, 0,
+                 SUM_COUNT, 2, 1);
 }
 
 /* Legacy names: quoted names must still match the legacy character set. */
