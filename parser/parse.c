@@ -44,6 +44,7 @@ enum { ST_OK = 0, ST_ERROR, ST_SAWEOF, ST_DONE, ST_SKIPLINE };
 #define MF_NEGB    0x10u /* a bucket with a negative le */
 #define MF_Q       0x20u /* a quantile sample */
 #define MF_STATE1  0x40u
+#define MF_BROKEN  0x80u /* a line of the point failed: no end checks */
 
 /* Keys of the families set: family names and sample names are hashed
  * with different seeds so both kinds live in one set. */
@@ -912,7 +913,7 @@ static int point_end(prex_parser *p)
 
     if (!p->_mopen)
         return 0;
-    if (is_hist(p->_famtype) && (f & (MF_BUCKET | MF_COUNT | MF_SUM))) {
+    if (is_hist(p->_famtype) && !(f & MF_BROKEN) && (f & (MF_BUCKET | MF_COUNT | MF_SUM))) {
         if (!(f & MF_INF))
             return fail_at(p, p->_moff, p->_mline, p->_mcol, PREX_E_INF_BUCKET,
                            "a histogram needs a bucket with le=\"+Inf\"");
@@ -2207,7 +2208,7 @@ int prex_parser_recover(prex_parser *p)
             p->_err.code = PREX_E_OK;
             p->_err.msg = prex_strerror(PREX_E_OK);
             p->_detail[0] = 0;
-            p->_mopen = 0;
+            p->_mflags |= MF_BROKEN;
             p->_lastsn = 0;
             return 0;
         }
@@ -2223,9 +2224,10 @@ int prex_parser_recover(prex_parser *p)
     p->_err.code = PREX_E_OK;
     p->_err.msg = prex_strerror(PREX_E_OK);
     p->_detail[0] = 0;
-    /* whatever the failed line left half-done starts afresh */
-    p->_mopen = 0;
-    p->_mflags = 0;
+    /* The metric point stays open, so that its next lines are not
+     * reported as interleaved with it, but it is not checked when it
+     * ends: the line that failed may be the one the checks look for. */
+    p->_mflags |= MF_BROKEN;
     p->_lastsn = 0;
     return 0;
 }

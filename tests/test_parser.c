@@ -967,6 +967,69 @@ static void test_recover(void)
     prex_parser_free(&p);
 }
 
+/*
+ * Parses buf to the end with recovery and checks that the errors are
+ * exactly want[0..n) (code and line): a failed line must not make the
+ * metric's next lines look interleaved, nor its end checks fail for what
+ * the failed line held.
+ */
+static void expect_errors(const char *buf, size_t len, const int *codes, const uint64_t *lines,
+                          size_t n, unsigned at)
+{
+    prex_parser p;
+    prex_event ev;
+    size_t got = 0, steps = 0;
+    int rc;
+
+    start(&p, buf, len, TEXT, 0);
+    while ((rc = prex_next(&p, &ev)) != PREX_EV_EOF && steps++ <= len) {
+        if (rc == PREX_ERROR) {
+            const prex_error *e = prex_parser_error(&p);
+
+            if (got >= n || e->code != codes[got] || e->line != lines[got])
+                prex_test_fail(__FILE__, at, "error %zu: got %s at line %llu (%s)", got,
+                               prex_errname(e->code), (unsigned long long)e->line, e->detail);
+            got++;
+            if (prex_parser_recover(&p) != 0)
+                break;
+        }
+    }
+    PREX_CHECK(got == n, "line %u: %zu errors, want %zu", at, got, n);
+    prex_parser_free(&p);
+}
+
+static void test_recover_no_cascade(void)
+{
+    static const char nonmono[] = "# TYPE h histogram\n"
+                                  "h_bucket{le=\"1\"} 5\n"
+                                  "h_bucket{le=\"+Inf\"} 3\n"
+                                  "h_count 3\n"
+                                  "h_sum 0\n";
+    static const int c1[] = {PREX_E_BUCKET_VALUE};
+    static const uint64_t l1[] = {3};
+    static const char neg[] = "# TYPE h histogram\n"
+                              "h_bucket{le=\"1\"} -1\n"
+                              "h_bucket{le=\"+Inf\"} 1\n"
+                              "h_count 1\n"
+                              "h_sum 0\n";
+    static const int c2[] = {PREX_E_NEGATIVE};
+    static const uint64_t l2[] = {2};
+    /* the +Inf line itself fails: no second error for a missing +Inf */
+    static const char badinf[] = "# TYPE h histogram\n"
+                                 "h_bucket{le=\"1\"} 1\n"
+                                 "h_bucket{le=\"+Inf\" 1\n"
+                                 "h_count 1\n"
+                                 "# TYPE g gauge\n"
+                                 "g 1\n"
+                                 "g 2\n";
+    static const int c3[] = {PREX_E_SYNTAX, PREX_E_DUP_SERIES};
+    static const uint64_t l3[] = {3, 7};
+
+    expect_errors(LIT(nonmono), c1, l1, 1, __LINE__);
+    expect_errors(LIT(neg), c2, l2, 1, __LINE__);
+    expect_errors(LIT(badinf), c3, l3, 2, __LINE__);
+}
+
 /* MARK: allocator */
 
 /* Counts calls and live blocks; fails every call when ctx->fail. */
@@ -1330,6 +1393,7 @@ static CU_TestInfo parser_tests[] = {
     {"error_positions", test_error_positions},
     {"legacy_names", test_legacy_names},
     {"recover", test_recover},
+    {"recover_no_cascade", test_recover_no_cascade},
     {"recover_long_line", test_recover_long_line},
     {"allocator", test_allocator},
     {"locate", test_locate},
