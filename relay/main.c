@@ -15,8 +15,10 @@
  * in, each kept buffer is parsed again and its events go, through the
  * relabel rules (-r), into the merge table, which keeps pointers into the
  * buffers (zero copy) until the body is written; the relay's own families
- * join as one more source; the table resolves the families and writes
- * one body per sink.
+ * join as one more source; the table resolves the families and renders
+ * one body per sink in pieces, never whole: checked by parsing it as it
+ * is rendered, then (push, stdout) rendered again to be sent, or (textfile)
+ * written to the temporary file as it is checked.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1711,56 +1713,222 @@ static int merge_all(struct run *r)
 }
 
 /*
- * Writes the resolved table into out (cleared first) in format fmt.
- * *stats gets what the writer counted. Returns 0, or -1 after a message
- * (status raised to 1).
+ * A body rendered from the resolved table chunk by chunk, so that it is
+ * never in memory whole: the relay's memory stays the sources' buffers
+ * plus the table. Rendering is deterministic, so the same body can be
+ * rendered twice (checked, then sent).
  */
-static int write_body(struct run *r, prex_format fmt, prex_buf *out, prex_write_stats *stats)
-{
+struct render {
+    struct run *r;
+    prex_format fmt;
     prex_writer w;
-    int rc;
+    prex_buf out;        /* the current chunk */
+    size_t off;          /* bytes of out already taken */
+    int started;         /* w is initialised */
+    int done;            /* the table is written and the writer finished */
+    int failed;          /* a write error was reported */
+    uint64_t bytes;      /* bytes rendered since the start */
+};
 
-    prex_buf_clear(out);
-    prex_writer_init(&w, out, fmt, 0);
-    rc = prex_merge_write(&r->relay->m, &w);
-    if (rc == 0)
-        rc = prex_writer_finish(&w);
-    if (rc != 0)
-        report_write_error(r, &w);
-    *stats = w.stats;
-    prex_writer_free(&w);
-    return rc == 0 ? 0 : -1;
+/* Bytes rendered at a time. */
+#define RENDER_CHUNK (256 * 1024)
+
+static void render_init(struct render *rd, struct run *r, prex_format fmt)
+{
+    memset(rd, 0, sizeof *rd);
+    rd->r = r;
+    rd->fmt = fmt;
+    prex_buf_init(&rd->out, NULL);
+}
+
+/* Goes back to the body's first byte. Returns 0 or -1. */
+static int render_restart(struct render *rd)
+{
+    if (rd->started)
+        prex_writer_free(&rd->w);
+    prex_buf_clear(&rd->out);
+    rd->off = 0;
+    rd->done = 0;
+    rd->bytes = 0;
+    prex_writer_init(&rd->w, &rd->out, rd->fmt, 0);
+    rd->started = 1;
+    return prex_merge_write_begin(&rd->r->relay->m) == 0 ? 0 : -1;
 }
 
 /*
- * Parses a finished body again, in its format, before any of it goes out:
- * a conversion the target format cannot express (for example text
- * histograms whose series interleave, which OpenMetrics forbids) is
- * reported here as "output:LINE:COL: error: ..." instead of being
- * delivered. Returns 0 when the body is valid.
+ * Renders the next chunk into rd->out (cleared first). Returns 1 with
+ * bytes in rd->out, 0 at the end, or -1 after a message (status raised
+ * to 1) when the table cannot be written in the format.
  */
-static int verify_output(const prex_buf *out, prex_format fmt, unsigned flags)
+static int render_next(struct render *rd)
 {
-    prex_parser p;
-    prex_event ev;
-    prex_limits lim;
     int rc;
 
-    memset(&lim, 0, sizeof lim);
-    lim.max_labels = PREX_MAX_LABELS;
-    prex_parser_init(&p, out->ptr, out->len, fmt, flags & PREX_LEGACY_NAMES);
-    prex_parser_set_limits(&p, &lim);
-    prex_finish(&p);
-    while ((rc = prex_next(&p, &ev)) > 0 && rc != PREX_EV_EOF)
+    prex_buf_clear(&rd->out);
+    rd->off = 0;
+    if (rd->failed)
+        return -1;
+    while (!rd->done && rd->out.len == 0) {
+        rc = prex_merge_write_some(&rd->r->relay->m, &rd->w, &rd->out, RENDER_CHUNK);
+        if (rc == 0) {
+            rc = prex_writer_finish(&rd->w);
+            rd->done = 1;
+        } else if (rc == 1) {
+            rc = 0;
+        }
+        if (rc != 0) {
+            report_write_error(rd->r, &rd->w);
+            rd->failed = 1;
+            return -1;
+        }
+    }
+    rd->bytes += rd->out.len;
+    return rd->out.len > 0;
+}
+
+static void render_free(struct render *rd)
+{
+    if (rd->started)
+        prex_writer_free(&rd->w);
+    prex_buf_free(&rd->out);
+}
+
+/* prex_push_source over a render. */
+static int render_src_restart(void *ctx)
+{
+    return render_restart(ctx);
+}
+
+static ptrdiff_t render_src_read(void *ctx, char *dst, size_t n)
+{
+    struct render *rd = ctx;
+
+    if (rd->off == rd->out.len) {
+        int rc = render_next(rd);
+
+        if (rc <= 0)
+            return rc;
+    }
+    if (n > rd->out.len - rd->off)
+        n = rd->out.len - rd->off;
+    memcpy(dst, rd->out.ptr + rd->off, n);
+    rd->off += n;
+    return (ptrdiff_t)n;
+}
+
+/*
+ * A body parsed again, in its format, as it is rendered and before any
+ * of it is delivered: a conversion the target format cannot express (for
+ * example text histograms whose series interleave, which OpenMetrics
+ * forbids) is reported as "output:LINE:COL: error: ..." instead of being
+ * delivered. Memory: one chunk plus the longest line.
+ */
+struct verify {
+    prex_parser p;
+    prex_buf pend;       /* bytes not parsed yet (an incomplete line) */
+    prex_format fmt;
+    unsigned flags;
+    int started;
+    int failed;
+};
+
+static void verify_init(struct verify *v, prex_format fmt, unsigned flags)
+{
+    memset(v, 0, sizeof *v);
+    v->fmt = fmt;
+    v->flags = flags & PREX_LEGACY_NAMES;
+    prex_buf_init(&v->pend, NULL);
+}
+
+/* Parses what can be parsed of v->pend (all of it when eof). Returns 0,
+ * or -1 after the diagnostic. */
+static int verify_drain(struct verify *v, int eof)
+{
+    prex_event ev;
+    int rc;
+
+    if (v->failed)
+        return -1;
+    if (!v->started) {
+        prex_limits lim;
+
+        memset(&lim, 0, sizeof lim);
+        lim.max_labels = PREX_MAX_LABELS;
+        prex_parser_init(&v->p, v->pend.ptr, v->pend.len, v->fmt, v->flags);
+        prex_parser_set_limits(&v->p, &lim);
+        v->started = 1;
+    } else {
+        prex_parser_refill(&v->p, v->pend.ptr, v->pend.len);
+    }
+    if (eof)
+        prex_finish(&v->p);
+    while ((rc = prex_next(&v->p, &ev)) > 0 && rc != PREX_EV_EOF)
         ;
     if (rc == PREX_ERROR) {
-        diagnostic("output", prex_parser_error(&p)->line, prex_parser_error(&p)->column,
-                   prex_strerror(prex_parser_error(&p)->code), prex_parser_error(&p)->detail);
+        const prex_error *e = prex_parser_error(&v->p);
+
+        diagnostic("output", e->line, e->column, prex_strerror(e->code), e->detail);
         fprintf(stderr, PROG ": error: the sources cannot be written as valid %s; "
-                        "nothing was written\n", format_name(fmt));
+                        "nothing was written\n", format_name(v->fmt));
+        v->failed = 1;
+        return -1;
     }
-    prex_parser_free(&p);
-    return rc == PREX_ERROR ? -1 : 0;
+    prex_buf_consume(&v->pend, prex_parser_consumed(&v->p));
+    return 0;
+}
+
+/* Adds data[0..n) of the body. Returns 0, or -1 after the diagnostic. */
+static int verify_feed(struct verify *v, const char *data, size_t n)
+{
+    if (v->failed)
+        return -1;
+    if (prex_buf_append(&v->pend, data, n) != 0) {
+        fprintf(stderr, PROG ": error: out of memory while checking the output\n");
+        v->failed = 1;
+        return -1;
+    }
+    return verify_drain(v, 0);
+}
+
+/* Ends the body. Returns 0 when all of it is valid. */
+static int verify_end(struct verify *v)
+{
+    return verify_drain(v, 1);
+}
+
+static void verify_free(struct verify *v)
+{
+    if (v->started)
+        prex_parser_free(&v->p);
+    prex_buf_free(&v->pend);
+}
+
+/*
+ * Renders the body in format fmt and checks it, delivering nothing.
+ * *bytes gets its length and *stats what the writer counted. Returns 0
+ * when it is valid, or -1 after a message (status raised to 1).
+ */
+static int check_body(struct run *r, prex_format fmt, uint64_t *bytes,
+                      prex_write_stats *stats)
+{
+    struct render rd;
+    struct verify v;
+    int rc;
+
+    render_init(&rd, r, fmt);
+    verify_init(&v, fmt, r->opt->flags);
+    rc = render_restart(&rd);
+    while (rc == 0 && (rc = render_next(&rd)) > 0)
+        rc = verify_feed(&v, rd.out.ptr, rd.out.len);
+    if (rc == 0)
+        rc = verify_end(&v);
+    *bytes = rd.bytes;
+    *stats = rd.w.stats;
+    render_free(&rd);
+    verify_free(&v);
+    if (rc != 0)
+        raise_status(r, EXIT_INVALID);
+    return rc;
 }
 
 /* Writes all of buf to fd. Returns 0 or -1 (errno set). */
@@ -1866,11 +2034,12 @@ fail:
 }
 
 /*
- * Sends one request to the group: the body (PUT or POST), or a DELETE
- * when body is NULL. On failure logs it, prints the server's answer
+ * Sends one request to the group: the body of len bytes (PUT or POST),
+ * or a DELETE when body is NULL. On failure logs it, prints the server's answer
  * verbatim (a 400 says what it did not accept) and returns -1.
  */
-static int push_group(struct run *r, const char *body, size_t len, volatile sig_atomic_t *stop)
+static int push_group(struct run *r, const prex_push_source *body, uint64_t len,
+                      volatile sig_atomic_t *stop)
 {
     const struct options *o = r->opt;
     prex_push_request rq;
@@ -1889,8 +2058,8 @@ static int push_group(struct run *r, const char *body, size_t len, volatile sig_
     memset(&rq, 0, sizeof rq);
     rq.url = url.ptr;
     rq.method = body ? o->method : PREX_PUSH_DELETE;
-    rq.body = body;
-    rq.len = len;
+    rq.source = body;
+    rq.len = (size_t)len;
     rq.gzip = o->gzip;
     rq.retries = o->retries;
     rq.http = &r->http;
@@ -1922,68 +2091,129 @@ static int push_group(struct run *r, const char *body, size_t len, volatile sig_
 }
 
 /*
- * Merges the sources and builds the body for each sink, verifies them
- * all, and only then delivers them: the textfile in the output format,
- * the Pushgateway in text 0.0.4, standard output (when there is no other
- * sink) in the output format (the table strips timestamps when a
- * textfile or a push is asked for). A table that cannot be resolved or a
- * body that cannot be verified means nothing is delivered (status 1). A
- * failure to write stdout raises the status to 3, a failed textfile write
- * or push to 4.
+ * Renders the body in format fmt to the textfile: each chunk is checked
+ * and appended to a temporary file, which replaces the target only when
+ * the whole body is valid and written. Returns 0, -1 when the body is
+ * invalid (status raised to 1; nothing written) or -2 when the file could
+ * not be written (message printed).
+ */
+static int deliver_textfile(struct run *r, prex_format fmt, prex_write_stats *stats)
+{
+    const char *path = r->opt->textfile;
+    struct render rd;
+    struct verify v;
+    prex_textfile tf;
+    char err[512];
+    int rc, io = 0;
+
+    if (prex_textfile_open(&tf, path, err, sizeof err) != 0) {
+        fprintf(stderr, PROG ": error: %s\n", err);
+        logkv(LOG_ERROR, "textfile not written", "err", err, NULL);
+        return -2;
+    }
+    render_init(&rd, r, fmt);
+    verify_init(&v, fmt, r->opt->flags);
+    rc = render_restart(&rd);
+    while (rc == 0 && (rc = render_next(&rd)) > 0) {
+        rc = verify_feed(&v, rd.out.ptr, rd.out.len);
+        if (rc == 0 && prex_textfile_append(&tf, rd.out.ptr, rd.out.len, err, sizeof err) != 0)
+            rc = io = -1;
+    }
+    if (rc == 0)
+        rc = verify_end(&v);
+    if (rc == 0 && prex_textfile_commit(&tf, err, sizeof err) != 0)
+        rc = io = -1;
+    else if (rc != 0 && !io)
+        prex_textfile_abort(&tf);
+    *stats = rd.w.stats;
+    render_free(&rd);
+    verify_free(&v);
+    if (io) {
+        fprintf(stderr, PROG ": error: %s\n", err);
+        logkv(LOG_ERROR, "textfile not written", "err", err, NULL);
+        return -2;
+    }
+    if (rc != 0)
+        raise_status(r, EXIT_INVALID);
+    return rc;
+}
+
+/* Renders the (checked) body in format fmt to standard output. Returns 0,
+ * or -1 after a message when standard output cannot be written. */
+static int deliver_stdout(struct run *r, prex_format fmt)
+{
+    struct render rd;
+    int rc;
+
+    render_init(&rd, r, fmt);
+    rc = render_restart(&rd);
+    while (rc == 0 && (rc = render_next(&rd)) > 0) {
+        rc = write_all(STDOUT_FILENO, rd.out.ptr, rd.out.len);
+        if (rc != 0)
+            fprintf(stderr, PROG ": error: cannot write to standard output: %s\n",
+                    strerror(errno));
+    }
+    render_free(&rd);
+    return rc;
+}
+
+/*
+ * Merges the sources and delivers one body to each sink, without ever
+ * holding a whole body in memory: the textfile in the output format
+ * (checked as it is written to its temporary file), the Pushgateway in
+ * text 0.0.4 and standard output (when there is no other sink) in the
+ * output format, each rendered once to be checked and again, the same
+ * bytes, to be sent (the table strips timestamps when a textfile or a
+ * push is asked for). A table that cannot be resolved or a body that is
+ * not valid means nothing is delivered (status 1). A failure to write
+ * stdout raises the status to 3, a failed textfile write or push to 4.
  */
 static void deliver(struct run *r)
 {
     const struct options *o = r->opt;
-    prex_write_stats st[3];
-    prex_buf out[3]; /* stdout, textfile, push */
-    int want[3], ok, i;
-    char err[512];
+    prex_format outfmt = (prex_format)o->out_format;
+    prex_write_stats st_out, st_file, st_push;
+    uint64_t len_out = 0, len_push = 0;
+    int want_out = !o->push_url && !o->textfile, ok, rc;
 
-    want[0] = !o->push_url && !o->textfile;
-    want[1] = o->textfile != NULL;
-    want[2] = o->push_url != NULL;
     ok = merge_all(r) == 0;
-    for (i = 0; i < 3; i++) {
-        prex_format fmt = i == 2 ? PREX_FORMAT_TEXT : (prex_format)o->out_format;
-
-        prex_buf_init(&out[i], NULL);
-        if (!want[i] || !ok)
-            continue;
-        if (write_body(r, fmt, &out[i], &st[i]) != 0 ||
-            verify_output(&out[i], fmt, o->flags) != 0)
+    if (ok && o->push_url && check_body(r, PREX_FORMAT_TEXT, &len_push, &st_push) != 0)
+        ok = 0;
+    if (ok && want_out && check_body(r, outfmt, &len_out, &st_out) != 0)
+        ok = 0;
+    if (ok && o->textfile) {
+        rc = deliver_textfile(r, outfmt, &st_file);
+        if (rc == -1)
             ok = 0;
+        else if (rc == -2)
+            raise_status(r, EXIT_PUSH);
+        else
+            log_output("textfile", &r->relay->m.stats, &st_file);
     }
     if (!ok) {
         raise_status(r, EXIT_INVALID);
         logkv(r->agent ? LOG_ERROR : LOG_INFO, "nothing written: the sources cannot be combined",
               NULL);
+        return;
     }
-    if (ok && want[1]) {
-        if (prex_textfile_write(o->textfile, out[1].ptr, out[1].len, err, sizeof err) != 0) {
-            fprintf(stderr, PROG ": error: %s\n", err);
-            logkv(LOG_ERROR, "textfile not written", "err", err, NULL);
-            raise_status(r, EXIT_PUSH);
-        } else {
-            log_output("textfile", &r->relay->m.stats, &st[1]);
-        }
-    }
-    if (ok && want[2]) {
-        if (push_group(r, out[2].ptr, out[2].len, &stop_requested) != 0)
+    if (o->push_url) {
+        struct render rd;
+        prex_push_source src = { render_src_restart, render_src_read, NULL };
+
+        render_init(&rd, r, PREX_FORMAT_TEXT);
+        src.ctx = &rd;
+        if (push_group(r, &src, len_push, &stop_requested) != 0)
             raise_status(r, EXIT_PUSH);
         else
-            log_output("push", &r->relay->m.stats, &st[2]);
+            log_output("push", &r->relay->m.stats, &st_push);
+        render_free(&rd);
     }
-    if (ok && want[0]) {
-        if (write_all(STDOUT_FILENO, out[0].ptr, out[0].len) != 0) {
-            fprintf(stderr, PROG ": error: cannot write to standard output: %s\n",
-                    strerror(errno));
+    if (want_out) {
+        if (deliver_stdout(r, outfmt) != 0)
             raise_status(r, EXIT_READ);
-        } else {
-            log_output("stdout", &r->relay->m.stats, &st[0]);
-        }
+        else
+            log_output("stdout", &r->relay->m.stats, &st_out);
     }
-    for (i = 0; i < 3; i++)
-        prex_buf_free(&out[i]);
 }
 
 /* MARK: runs */

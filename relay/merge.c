@@ -2246,6 +2246,113 @@ static size_t writer_labels(prex_merge *m, const family *f, const series *s)
     return n;
 }
 
+/* Writes family f's HELP (if it has one) and TYPE. */
+static int write_family_head(prex_merge *m, prex_writer *w, const family *f)
+{
+    prex_event ev;
+    int rc;
+
+    prex_writer_set_source(w, m->_parts[f->lead].src);
+    if (f->help_part != NONE32) {
+        const struct prex__merge_sfam *sf = &m->_sfams[m->_parts[f->help_part].sfam];
+
+        memset(&ev, 0, sizeof ev);
+        ev.kind = PREX_EV_HELP;
+        ev.name = f->name;
+        ev.text = sf->help;
+        ev.text_esc = sf->help_esc;
+        ev.line = m->_parts[f->lead].line;
+        rc = prex_write_event(w, &ev, PREX_FORMAT_TEXT);
+        if (rc != 0)
+            return rc;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.kind = PREX_EV_TYPE;
+    ev.name = f->name;
+    ev.type = (prex_type)f->type;
+    ev.text.ptr = tname(f->type);
+    ev.text.len = strlen(ev.text.ptr);
+    ev.line = m->_parts[f->lead].line;
+    return prex_write_event(w, &ev, PREX_FORMAT_TEXT);
+}
+
+/* Writes series s of family f. */
+static int write_series(prex_merge *m, prex_writer *w, const family *f, const series *s)
+{
+    int role = is_hs(f->type) ? s->role : PREX_SUFFIX_NONE;
+    size_t sl, nl;
+    const char *sfx = role_suffix(role, &sl);
+    prex_event ev;
+
+    nl = writer_labels(m, f, s);
+    prex_buf_clear(&m->_tmp);
+    if (nl == (size_t)-1 || prex_buf_append(&m->_tmp, f->name.ptr, f->name.len) != 0 ||
+        prex_buf_append(&m->_tmp, sfx, sl) != 0)
+        return PREX_E_NO_MEMORY;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = PREX_EV_SAMPLE;
+    ev.line = s->line;
+    ev.name.ptr = m->_tmp.ptr;
+    ev.name.len = m->_tmp.len;
+    ev.family = f->name;
+    ev.suffix = (prex_suffix)role;
+    ev.type = (prex_type)f->type;
+    ev.labels = m->_lab;
+    ev.nlabels = nl;
+    ev.value_raw.ptr = s->vraw;
+    ev.value_raw.len = s->vlen;
+    ev.value = s->value;
+    if (s->flags & S_TS) {
+        ev.has_timestamp = 1;
+        ev.timestamp_ms = s_ts(s);
+    }
+    if (s->flags & S_EX) {
+        ev.has_exemplar = 1;
+        ev.exemplar = *s_ex(s);
+    }
+    return prex_write_event(w, &ev, PREX_FORMAT_TEXT);
+}
+
+int prex_merge_write_begin(prex_merge *m)
+{
+    if (!m->_finished || m->_errors || m->_oom)
+        return -1;
+    m->_wfam = 0;
+    m->_wser = SIZE_MAX;
+    return 0;
+}
+
+int prex_merge_write_some(prex_merge *m, prex_writer *w, prex_buf *out, size_t want)
+{
+    int rc;
+
+    if (!m->_finished || m->_errors || m->_oom)
+        return -1;
+    while (m->_wfam < m->_nfamorder) {
+        const family *f = &m->_fams[m->_famorder[m->_wfam]];
+
+        if (out->len >= want)
+            return 1;
+        if (m->_wser == SIZE_MAX) {
+            rc = write_family_head(m, w, f);
+            if (rc != 0)
+                return rc;
+            m->_wser = 0;
+        }
+        while (m->_wser < f->n && out->len < want) {
+            rc = write_series(m, w, f, ser(m, m->_order[f->off + m->_wser]));
+            if (rc != 0)
+                return rc;
+            m->_wser++;
+        }
+        if (m->_wser < f->n)
+            return 1;
+        m->_wfam++;
+        m->_wser = SIZE_MAX;
+    }
+    return 0;
+}
+
 int prex_merge_write(prex_merge *m, prex_writer *w)
 {
     size_t i, j;
@@ -2255,65 +2362,12 @@ int prex_merge_write(prex_merge *m, prex_writer *w)
         return -1;
     for (i = 0; i < m->_nfamorder; i++) {
         const family *f = &m->_fams[m->_famorder[i]];
-        prex_event ev;
 
-        prex_writer_set_source(w, m->_parts[f->lead].src);
-        if (f->help_part != NONE32) {
-            const struct prex__merge_sfam *sf = &m->_sfams[m->_parts[f->help_part].sfam];
-
-            memset(&ev, 0, sizeof ev);
-            ev.kind = PREX_EV_HELP;
-            ev.name = f->name;
-            ev.text = sf->help;
-            ev.text_esc = sf->help_esc;
-            ev.line = m->_parts[f->lead].line;
-            rc = prex_write_event(w, &ev, PREX_FORMAT_TEXT);
-            if (rc != 0)
-                return rc;
-        }
-        memset(&ev, 0, sizeof ev);
-        ev.kind = PREX_EV_TYPE;
-        ev.name = f->name;
-        ev.type = (prex_type)f->type;
-        ev.text.ptr = tname(f->type);
-        ev.text.len = strlen(ev.text.ptr);
-        ev.line = m->_parts[f->lead].line;
-        rc = prex_write_event(w, &ev, PREX_FORMAT_TEXT);
+        rc = write_family_head(m, w, f);
         if (rc != 0)
             return rc;
         for (j = 0; j < f->n; j++) {
-            const series *s = ser(m, m->_order[f->off + j]);
-            int role = is_hs(f->type) ? s->role : PREX_SUFFIX_NONE;
-            size_t sl, nl;
-            const char *sfx = role_suffix(role, &sl);
-
-            nl = writer_labels(m, f, s);
-            prex_buf_clear(&m->_tmp);
-            if (nl == (size_t)-1 || prex_buf_append(&m->_tmp, f->name.ptr, f->name.len) != 0 ||
-                prex_buf_append(&m->_tmp, sfx, sl) != 0)
-                return PREX_E_NO_MEMORY;
-            memset(&ev, 0, sizeof ev);
-            ev.kind = PREX_EV_SAMPLE;
-            ev.line = s->line;
-            ev.name.ptr = m->_tmp.ptr;
-            ev.name.len = m->_tmp.len;
-            ev.family = f->name;
-            ev.suffix = (prex_suffix)role;
-            ev.type = (prex_type)f->type;
-            ev.labels = m->_lab;
-            ev.nlabels = nl;
-            ev.value_raw.ptr = s->vraw;
-            ev.value_raw.len = s->vlen;
-            ev.value = s->value;
-            if (s->flags & S_TS) {
-                ev.has_timestamp = 1;
-                ev.timestamp_ms = s_ts(s);
-            }
-            if (s->flags & S_EX) {
-                ev.has_exemplar = 1;
-                ev.exemplar = *s_ex(s);
-            }
-            rc = prex_write_event(w, &ev, PREX_FORMAT_TEXT);
+            rc = write_series(m, w, f, ser(m, m->_order[f->off + j]));
             if (rc != 0)
                 return rc;
         }

@@ -273,6 +273,10 @@ typedef struct prex_merge {
     uint32_t *_famorder;
     size_t _nfamorder;
 
+    /* where prex_merge_write_some() goes on: family, then series (or
+     * SIZE_MAX before the family's HELP and TYPE) */
+    size_t _wfam, _wser;
+
     prex_merge_issue *_issues;
     size_t _nissues, _issuescap;
 
@@ -407,6 +411,22 @@ const prex_merge_issue *prex_merge_issue_at(const prex_merge *m, size_t i);
  * PREX_E_* error code, or -1 (no successful finish: nothing written).
  */
 int prex_merge_write(prex_merge *m, prex_writer *w);
+
+/*
+ * The same body in pieces, for a sink that takes it chunk by chunk
+ * (standard output, a file, an upload) so that it never has to be in
+ * memory whole: prex_merge_write_begin() starts (or restarts) at the first
+ * family; each prex_merge_write_some() writes whole events to w until the
+ * writer's buffer holds at least want bytes or the table is done. The
+ * caller takes the buffer's bytes and clears it between calls (the writer
+ * only appends to it). The bytes are the same as prex_merge_write()'s,
+ * whatever want is, so a body can be rendered twice: once to check it,
+ * once to send it.
+ * Returns 1 when more is to come, 0 when the table is written (call
+ * prex_writer_finish()), or an error as prex_merge_write().
+ */
+int prex_merge_write_begin(prex_merge *m);
+int prex_merge_write_some(prex_merge *m, prex_writer *w, prex_buf *out, size_t want);
 
 /* MARK: reading the resolved table */
 

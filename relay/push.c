@@ -2,6 +2,7 @@
  * push.c - the Pushgateway sink: grouping-key URLs with @base64 values,
  * gzip bodies, and a PUT, POST or DELETE with bounded retries.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,37 +167,84 @@ const char *prex_push_url_strerror(prex_push_url_result r)
 
 /* MARK: gzip */
 
-int prex_gzip(const char *in, size_t len, prex_buf *out)
+/* A body in memory, as a prex_push_source. */
+struct membody {
+    const char *ptr;
+    size_t len, off;
+};
+
+static int mem_restart(void *ctx)
 {
+    ((struct membody *)ctx)->off = 0;
+    return 0;
+}
+
+static ptrdiff_t mem_read(void *ctx, char *dst, size_t n)
+{
+    struct membody *b = ctx;
+
+    if (n > b->len - b->off)
+        n = b->len - b->off;
+    memcpy(dst, b->ptr + b->off, n);
+    b->off += n;
+    return (ptrdiff_t)n;
+}
+
+int prex_gzip_source(const prex_push_source *src, prex_buf *out)
+{
+    enum { CHUNK = 64 * 1024 };
     z_stream z;
-    int rc;
+    char *in;
+    int rc = Z_OK, flush = Z_NO_FLUSH;
 
     prex_buf_clear(out);
+    if (src->restart(src->ctx) != 0)
+        return -1;
+    in = malloc(CHUNK);
+    if (!in)
+        return -1;
     memset(&z, 0, sizeof z);
     /* windowBits 15 + 16: a gzip header and trailer instead of zlib's */
     if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK)
+                     Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(in);
         return -1;
-    z.next_in = (Bytef *)(uintptr_t)in;
-    do {
-        size_t chunk = 64 * 1024, avail_in = len - (size_t)((const char *)z.next_in - in);
+    }
+    while (rc != Z_STREAM_END) {
+        if (z.avail_in == 0 && flush == Z_NO_FLUSH) {
+            ptrdiff_t n = src->read(src->ctx, in, CHUNK);
 
-        if (prex_buf_make_room(out, chunk) != 0) {
-            deflateEnd(&z);
-            return -1;
+            if (n < 0)
+                goto fail;
+            z.next_in = (Bytef *)in;
+            z.avail_in = (uInt)n;
+            if (n == 0)
+                flush = Z_FINISH;
         }
-        z.avail_in = avail_in > 1u << 30 ? 1u << 30 : (uInt)avail_in;
+        if (prex_buf_make_room(out, CHUNK) != 0)
+            goto fail;
         z.next_out = (Bytef *)prex_buf_space(out);
-        z.avail_out = (uInt)chunk;
-        rc = deflate(&z, z.avail_in == avail_in ? Z_FINISH : Z_NO_FLUSH);
-        if (rc == Z_STREAM_ERROR) {
-            deflateEnd(&z);
-            return -1;
-        }
-        prex_buf_incr_len(out, chunk - z.avail_out);
-    } while (rc != Z_STREAM_END);
+        z.avail_out = CHUNK;
+        rc = deflate(&z, flush);
+        if (rc == Z_STREAM_ERROR)
+            goto fail;
+        prex_buf_incr_len(out, CHUNK - z.avail_out);
+    }
     deflateEnd(&z);
+    free(in);
     return 0;
+fail:
+    deflateEnd(&z);
+    free(in);
+    return -1;
+}
+
+int prex_gzip(const char *in, size_t len, prex_buf *out)
+{
+    struct membody b = { in, len, 0 };
+    prex_push_source src = { mem_restart, mem_read, &b };
+
+    return prex_gzip_source(&src, out);
 }
 
 /* MARK: pushing */
@@ -206,35 +254,58 @@ const char *prex_push_method_name(prex_push_method m)
     return m == PREX_PUSH_POST ? "POST" : m == PREX_PUSH_DELETE ? "DELETE" : "PUT";
 }
 
-/* The body being sent, read by curl through upload_read(). */
+/* The body being sent, read by curl through upload_read(): len bytes
+ * from src, exactly. */
 struct upload {
-    const char *ptr;
+    const prex_push_source *src;
     size_t len;
     size_t off;
+    const char *error;  /* why the body could not be produced, or NULL */
 };
 
-/* curl's read callback: the next bytes of the body. */
+/* curl's read callback: the next bytes of the body. A source that fails,
+ * or gives more or fewer bytes than announced, aborts the transfer: the
+ * server never sees a complete body, so it stores nothing. */
 static size_t upload_read(char *dst, size_t size, size_t nmemb, void *userp)
 {
     struct upload *u = userp;
     size_t n = size * nmemb, left = u->len - u->off;
+    ptrdiff_t got;
 
+    if (left == 0)
+        return 0;
     if (n > left)
         n = left;
-    memcpy(dst, u->ptr + u->off, n);
-    u->off += n;
-    return n;
+    got = u->src->read(u->src->ctx, dst, n);
+    if (got < 0) {
+        u->error = "the body could not be produced";
+        return CURL_READFUNC_ABORT;
+    }
+    if (got == 0) {
+        u->error = "the body ended before its announced length";
+        return CURL_READFUNC_ABORT;
+    }
+    u->off += (size_t)got;
+    if (u->off == u->len) {
+        char extra;
+
+        if (u->src->read(u->src->ctx, &extra, 1) != 0) {
+            u->error = "the body is longer than its announced length";
+            return CURL_READFUNC_ABORT;
+        }
+    }
+    return (size_t)got;
 }
 
 /* curl's seek callback, for a body that must be sent again (an
- * authentication round trip). */
+ * authentication round trip): only back to the start. */
 static int upload_seek(void *userp, curl_off_t offset, int origin)
 {
     struct upload *u = userp;
 
-    if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > u->len)
+    if (origin != SEEK_SET || offset != 0 || u->src->restart(u->src->ctx) != 0)
         return CURL_SEEKFUNC_CANTSEEK;
-    u->off = (size_t)offset;
+    u->off = 0;
     return CURL_SEEKFUNC_OK;
 }
 
@@ -304,8 +375,8 @@ enum { ATTEMPT_OK, ATTEMPT_RETRY, ATTEMPT_FAIL };
  * res->error and res->response. Returns ATTEMPT_OK, ATTEMPT_RETRY (a
  * connection error or a 5xx) or ATTEMPT_FAIL.
  */
-static int attempt(const prex_push_request *req, const char *body, size_t len, int gzip,
-                   long budget_ms, prex_push_result *res)
+static int attempt(const prex_push_request *req, const prex_push_source *body, size_t len,
+                   int gzip, long budget_ms, prex_push_result *res)
 {
     prex_http_config cfg = *req->http;
     struct curl_slist *extra = NULL, *hdrs = NULL;
@@ -341,9 +412,16 @@ static int attempt(const prex_push_request *req, const char *body, size_t len, i
         curl_easy_cleanup(h);
         return ATTEMPT_FAIL;
     }
-    up.ptr = body;
+    up.src = body;
     up.len = len;
     up.off = 0;
+    up.error = NULL;
+    if (req->method != PREX_PUSH_DELETE && body->restart(body->ctx) != 0) {
+        snprintf(res->error, sizeof res->error, "the body could not be produced");
+        curl_easy_cleanup(h);
+        curl_slist_free_all(hdrs);
+        return ATTEMPT_FAIL;
+    }
     curlerr[0] = '\0';
 #define SET(opt, val)                                                          \
     do {                                                                       \
@@ -390,7 +468,10 @@ static int attempt(const prex_push_request *req, const char *body, size_t len, i
     curl_slist_free_all(hdrs);
 
     res->status = status;
-    if (rc != CURLE_OK) {
+    if (rc != CURLE_OK && up.error) {
+        snprintf(res->error, sizeof res->error, "%s; the push was abandoned", up.error);
+        out = ATTEMPT_FAIL;
+    } else if (rc != CURLE_OK) {
         snprintf(res->error, sizeof res->error, "%s", curlerr[0] ? curlerr
                                                                  : curl_easy_strerror(rc));
         out = retryable_curl(rc) ? ATTEMPT_RETRY : ATTEMPT_FAIL;
@@ -411,8 +492,10 @@ static int attempt(const prex_push_request *req, const char *body, size_t len, i
 int prex_push(const prex_push_request *req, prex_push_result *res)
 {
     long long start = now_ms(), deadline = 0;
-    const char *body = req->body;
-    size_t len = req->body ? req->len : 0;
+    struct membody mem = { req->body ? req->body : "", req->body ? req->len : 0, 0 };
+    prex_push_source memsrc = { mem_restart, mem_read, &mem };
+    const prex_push_source *body = req->source ? req->source : &memsrc;
+    size_t len = req->source ? req->len : mem.len;
     unsigned retries = req->retries > PREX_PUSH_MAX_RETRIES ? PREX_PUSH_MAX_RETRIES
                                                             : req->retries;
     prex_buf z;
@@ -423,18 +506,20 @@ int prex_push(const prex_push_request *req, prex_push_result *res)
     prex_buf_init(&res->response, NULL);
     prex_buf_init(&z, NULL);
     if (req->method == PREX_PUSH_DELETE) {
-        body = "";
-        len = 0;
-    } else if (!body) {
-        body = "";
+        body = &memsrc;
+        mem.len = len = 0;
     }
     if (gzip) {
-        if (prex_gzip(body, len, &z) != 0) {
+        /* compressed whole (a fraction of the text): its length must be
+         * known before the request starts */
+        if (prex_gzip_source(body, &z) != 0) {
             snprintf(res->error, sizeof res->error, "cannot gzip the body");
+            prex_buf_free(&z);
             return -1;
         }
-        body = z.ptr;
-        len = z.len;
+        mem.ptr = z.ptr;
+        mem.len = len = z.len;
+        body = &memsrc;
     }
     res->sent_bytes = len;
     if (req->http->timeout_ms > 0)

@@ -117,11 +117,26 @@ const char *prex_push_url_strerror(prex_push_url_result r);
 /* MARK: gzip */
 
 /*
- * Compresses in[0..len) into out (cleared first) as one gzip member
+ * A body produced on demand, so that it need not be in memory whole.
+ *   restart: go back to the first byte; 0, or -1 when it cannot.
+ *   read:    copy up to n next bytes to dst; returns how many (0 only at
+ *            the end), or -1 on error.
+ * A source must give the same bytes after every restart.
+ */
+typedef struct prex_push_source {
+    int (*restart)(void *ctx);
+    ptrdiff_t (*read)(void *ctx, char *dst, size_t n);
+    void *ctx;
+} prex_push_source;
+
+/*
+ * Compresses in[0..len) (prex_gzip()) or everything src gives from its
+ * start (prex_gzip_source()) into out (cleared first) as one gzip member
  * (RFC 1952), as the Pushgateway's "Content-Encoding: gzip" expects.
- * Returns 0, or -1 when zlib fails or memory runs out.
+ * Returns 0, or -1 when the source or zlib fails or memory runs out.
  */
 int prex_gzip(const char *in, size_t len, prex_buf *out);
+int prex_gzip_source(const prex_push_source *src, prex_buf *out);
 
 /* MARK: pushing */
 
@@ -144,7 +159,12 @@ typedef struct prex_push_request {
     const char *url;              /* the group's URL (prex_push_url()) */
     prex_push_method method;
     const char *body;             /* text 0.0.4; ignored for DELETE */
-    size_t len;
+    size_t len;                   /* body's length, or source's exact one */
+    const prex_push_source *source; /* NULL, or the body produced on demand
+                                   * instead of body (restarted for every
+                                   * attempt); a source that fails or
+                                   * gives another length than len aborts
+                                   * the upload, so nothing is stored */
     int gzip;                     /* send the body gzip-compressed */
     unsigned retries;             /* further attempts after a connection
                                    * error or a 5xx, at most
@@ -171,9 +191,10 @@ typedef struct prex_push_result {
 
 /*
  * Sends the request: PUT and POST with the body (streamed by a read
- * callback, with Content-Type PREX_PUSH_CONTENT_TYPE and, when gzip is
- * set, "Content-Encoding: gzip"), DELETE without a body and without body
- * headers. Redirects are not followed. Success is 200 or 202. A
+ * callback from memory or from the source, with Content-Type
+ * PREX_PUSH_CONTENT_TYPE; when gzip is set the body is compressed whole
+ * first and sent with "Content-Encoding: gzip"), DELETE without a body
+ * and without body headers. Redirects are not followed. Success is 200 or 202. A
  * connection error or a 5xx answer is retried after a backoff while
  * retries and the time budget last; any other answer (a 400 above all) is
  * final. res is initialised here; free it with prex_push_result_free().

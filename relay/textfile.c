@@ -57,89 +57,116 @@ static int sync_dir(const char *dir)
     return rc;
 }
 
-/*
- * Writes the file (see textfile.h). The temporary file is made by
- * mkstemp() from "<dir>/.<base>.XXXXXX"; errno is kept from the step that
- * failed.
- */
-int prex_textfile_write(const char *path, const char *data, size_t len, char *err,
-                        size_t errlen)
+/* Frees what t holds and removes its temporary file if it is still
+ * there. */
+static void cleanup(prex_textfile *t, int remove)
+{
+    if (t->fd >= 0)
+        close(t->fd);
+    t->fd = -1;
+    if (remove && t->tmp)
+        unlink(t->tmp);
+    free(t->tmp);
+    free(t->dir);
+    t->tmp = t->dir = NULL;
+}
+
+/* Fills err with "PATH: STEP: ERRNO-TEXT", removes the temporary file and
+ * returns -1 with errno kept. */
+static int failed(prex_textfile *t, const char *step, char *err, size_t errlen)
+{
+    int saved = errno;
+
+    snprintf(err, errlen, "%s: %s: %s", t->path, step, strerror(saved));
+    cleanup(t, 1);
+    errno = saved;
+    return -1;
+}
+
+/* The temporary file is made by mkstemp() from "<dir>/.<base>.XXXXXX". */
+int prex_textfile_open(prex_textfile *t, const char *path, char *err, size_t errlen)
 {
     const char *slash = strrchr(path, '/');
     size_t plen = strlen(path), dlen = slash ? (size_t)(slash - path) : 0;
     const char *base = slash ? slash + 1 : path;
-    char *tmp = NULL, *dir = NULL;
-    int fd = -1, saved, created = 0;
-    const char *step = "";
 
+    t->path = path;
+    t->fd = -1;
+    t->tmp = t->dir = NULL;
     if (*base == '\0') {
-        snprintf(err, errlen, "%s: not a file name", path);
         errno = EISDIR;
-        return -1;
+        return failed(t, "not a file name", err, errlen);
     }
-    tmp = malloc(plen + sizeof "/..XXXXXX");
-    dir = malloc(dlen + 2);
-    if (!tmp || !dir) {
-        step = "out of memory";
+    t->tmp = malloc(plen + sizeof "/..XXXXXX");
+    t->dir = malloc(dlen + 2);
+    if (!t->tmp || !t->dir) {
         errno = ENOMEM;
-        goto fail;
+        return failed(t, "out of memory", err, errlen);
     }
     if (slash) {
-        memcpy(dir, path, dlen);
-        dir[dlen] = '\0';
+        memcpy(t->dir, path, dlen);
+        t->dir[dlen] = '\0';
         if (dlen == 0)
-            strcpy(dir, "/");
-        snprintf(tmp, plen + sizeof "/..XXXXXX", "%s/.%s.XXXXXX", dlen ? dir : "", base);
+            strcpy(t->dir, "/");
+        snprintf(t->tmp, plen + sizeof "/..XXXXXX", "%s/.%s.XXXXXX", dlen ? t->dir : "",
+                 base);
     } else {
-        strcpy(dir, ".");
-        snprintf(tmp, plen + sizeof "/..XXXXXX", ".%s.XXXXXX", base);
+        strcpy(t->dir, ".");
+        snprintf(t->tmp, plen + sizeof "/..XXXXXX", ".%s.XXXXXX", base);
     }
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        step = "cannot create a temporary file in its directory";
-        goto fail;
+    t->fd = mkstemp(t->tmp);
+    if (t->fd < 0) {
+        free(t->tmp); /* nothing was created */
+        t->tmp = NULL;
+        return failed(t, "cannot create a temporary file in its directory", err, errlen);
     }
-    created = 1;
-    if (write_all(fd, data, len) != 0) {
-        step = "cannot write the temporary file";
-        goto fail;
-    }
-    if (fchmod(fd, 0666 & ~current_umask()) != 0) {
-        step = "cannot set the temporary file's mode";
-        goto fail;
-    }
-    if (fsync(fd) != 0) {
-        step = "cannot fsync the temporary file";
-        goto fail;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        step = "cannot close the temporary file";
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        step = "cannot rename the temporary file over it";
-        goto fail;
-    }
-    free(tmp);
-    tmp = NULL;
-    if (sync_dir(dir) != 0) {
-        step = "written, but cannot fsync its directory";
-        goto fail;
-    }
-    free(dir);
     return 0;
+}
 
-fail:
-    saved = errno;
-    snprintf(err, errlen, "%s: %s: %s", path, step, strerror(saved));
-    if (fd >= 0)
-        close(fd);
-    if (created && tmp)
-        unlink(tmp);
-    free(tmp);
-    free(dir);
+int prex_textfile_append(prex_textfile *t, const char *data, size_t len, char *err,
+                         size_t errlen)
+{
+    if (write_all(t->fd, data, len) != 0)
+        return failed(t, "cannot write the temporary file", err, errlen);
+    return 0;
+}
+
+int prex_textfile_commit(prex_textfile *t, char *err, size_t errlen)
+{
+    int fd = t->fd;
+
+    if (fchmod(fd, 0666 & ~current_umask()) != 0)
+        return failed(t, "cannot set the temporary file's mode", err, errlen);
+    if (fsync(fd) != 0)
+        return failed(t, "cannot fsync the temporary file", err, errlen);
+    t->fd = -1;
+    if (close(fd) != 0)
+        return failed(t, "cannot close the temporary file", err, errlen);
+    if (rename(t->tmp, t->path) != 0)
+        return failed(t, "cannot rename the temporary file over it", err, errlen);
+    free(t->tmp);
+    t->tmp = NULL;
+    if (sync_dir(t->dir) != 0)
+        return failed(t, "written, but cannot fsync its directory", err, errlen);
+    cleanup(t, 0);
+    return 0;
+}
+
+void prex_textfile_abort(prex_textfile *t)
+{
+    int saved = errno;
+
+    cleanup(t, 1);
     errno = saved;
-    return -1;
+}
+
+int prex_textfile_write(const char *path, const char *data, size_t len, char *err,
+                        size_t errlen)
+{
+    prex_textfile t;
+
+    if (prex_textfile_open(&t, path, err, errlen) != 0 ||
+        prex_textfile_append(&t, data, len, err, errlen) != 0)
+        return -1;
+    return prex_textfile_commit(&t, err, errlen);
 }

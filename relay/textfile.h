@@ -31,6 +31,28 @@ extern "C" {
 int prex_textfile_write(const char *path, const char *data, size_t len, char *err,
                         size_t errlen);
 
+/*
+ * The same in steps, for contents produced piece by piece (so that they
+ * never have to be in memory whole): open creates the temporary file,
+ * append adds bytes to it, commit syncs it and renames it over path,
+ * abort removes it and leaves path as it was. After a failed open,
+ * append or commit the temporary file is already gone (abort is then
+ * harmless); every open must end in a commit or an abort. Each returns 0,
+ * or -1 with errno set and err filled.
+ */
+typedef struct prex_textfile {
+    const char *path;
+    char *tmp;  /* the temporary file's name */
+    char *dir;  /* its directory, synced after the rename */
+    int fd;     /* -1 when closed */
+} prex_textfile;
+
+int prex_textfile_open(prex_textfile *t, const char *path, char *err, size_t errlen);
+int prex_textfile_append(prex_textfile *t, const char *data, size_t len, char *err,
+                         size_t errlen);
+int prex_textfile_commit(prex_textfile *t, char *err, size_t errlen);
+void prex_textfile_abort(prex_textfile *t);
+
 #ifdef __cplusplus
 }
 #endif

@@ -360,6 +360,26 @@ else
     fail openmetrics-scrape-converted "exit $rc; $(head -c 300 "$tmp/om.err"); $(tr '\n' ' ' <<<"$lines" | head -c 400)"
 fi
 
+# 2b. A body larger than the relay's render chunk (256 KiB): it is never
+# held whole, but rendered once to be checked and again to be sent. The
+# Pushgateway must hold exactly what the textfile holds, and the bytes
+# the push sent must equal the textfile's size.
+gen=./out/prex-gen
+[ -x "$gen" ] || ninja out/prex-gen >/dev/null
+"$gen" --size 3M --seed 7 >"$tmp/big.prom"
+run_relay "$tmp/big.out" "$tmp/big.err" --log-level info --push "$pgw" --job big \
+    --textfile "$tmp/big-out.prom" "$tmp/big.prom"
+sent=$(sed -n 's/.*msg=pushed .* bytes=\([0-9]*\).*/\1/p' "$tmp/big.err")
+size=$(wc -c <"$tmp/big-out.prom" 2>/dev/null || echo 0)
+if [ $rc -eq 0 ] && [ -n "$sent" ] && [ "$sent" -eq "$size" ] && [ "$size" -gt 1000000 ]; then
+    pgw_metrics "$tmp/pgw-big.txt"
+    compare large-body-streamed "$tmp/big-out.prom" "$tmp/pgw-big.txt" --set job=big \
+        --ignore push_time_seconds --ignore push_failure_time_seconds
+else
+    fail large-body-streamed "exit $rc, sent ${sent:-?} bytes, textfile $size bytes: $(head -c 400 "$tmp/big.err")"
+fi
+curl -fsS --max-time 5 -X DELETE "$pgw/metrics/job/big" >/dev/null || true
+
 # 3. PUT replaces the whole group.
 printf '# TYPE put_a gauge\nput_a 1\n' >"$tmp/put_a.prom"
 printf '# TYPE put_b gauge\nput_b 2\n' >"$tmp/put_b.prom"

@@ -286,6 +286,48 @@ static void fx_feed_interleaved(fixture *f, size_t i, const char *ti, size_t j, 
 }
 
 /*
+ * Renders the finished table again piece by piece (prex_merge_write_some()
+ * with small and large pieces, restarted once) and checks that the bytes
+ * equal f->out, prex_merge_write()'s body in format fmt.
+ */
+static void fx_check_pieces(fixture *f, prex_format fmt)
+{
+    static const size_t wants[] = {1, 64, 4096, (size_t)-1};
+    size_t k;
+
+    for (k = 0; k < sizeof wants / sizeof wants[0]; k++) {
+        prex_writer w;
+        prex_buf piece, all;
+        int rc, pass;
+
+        prex_buf_init(&piece, NULL);
+        prex_buf_init(&all, NULL);
+        for (pass = 0; pass < 2; pass++) { /* the second pass restarts */
+            prex_buf_clear(&all);
+            prex_buf_clear(&piece);
+            prex_writer_init(&w, &piece, fmt, 0);
+            rc = prex_merge_write_begin(&f->m);
+            while (rc == 0 && (rc = prex_merge_write_some(&f->m, &w, &piece, wants[k])) == 1) {
+                PREX_CHECK(piece.len >= wants[k], "a piece of %zu bytes, want %zu", piece.len,
+                           wants[k]);
+                prex_buf_append(&all, piece.ptr, piece.len);
+                prex_buf_clear(&piece);
+                rc = 0;
+            }
+            if (rc == 0)
+                rc = prex_writer_finish(&w);
+            prex_buf_append(&all, piece.ptr, piece.len);
+            prex_writer_free(&w);
+            PREX_CHECK(rc == 0, "piecewise write failed: %d", rc);
+            prex_test_slice_eq(__FILE__, __LINE__, "piecewise body", all.ptr, all.len,
+                               f->out.ptr, f->out.len, 0);
+        }
+        prex_buf_free(&piece);
+        prex_buf_free(&all);
+    }
+}
+
+/*
  * Writes the finished table in format fmt into f->out and checks that the
  * output parses strictly in that format (the table's promise). Returns
  * prex_merge_write()'s result, or the writer's finish error.
@@ -306,6 +348,7 @@ static int fx_write(fixture *f, prex_format fmt)
     prex_writer_free(&w);
     if (rc != 0)
         return rc;
+    fx_check_pieces(f, fmt);
     prex_parser_init(&p, f->out.ptr, f->out.len, fmt, 0);
     prex_finish(&p);
     while ((prc = prex_next(&p, &ev)) > 0 && prc != PREX_EV_EOF)

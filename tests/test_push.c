@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -496,6 +497,24 @@ static prex_push_request make_request(const char *url, const prex_http_config *c
     return rq;
 }
 
+/* A scripted server with its responses and a request (make_request()) to
+ * path on it, with a 5 s budget. */
+typedef struct push_setup {
+    fake_server f;
+    prex_http_config cfg;
+    char url[128];
+} push_setup;
+
+static prex_push_request setup_push(push_setup *s, const prex_slice *resp, size_t n,
+                                    const char *path)
+{
+    fake_start(&s->f, resp, n);
+    prex_http_config_init(&s->cfg);
+    s->cfg.timeout_ms = 5000;
+    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d%s", s->f.port, path);
+    return make_request(s->url, &s->cfg);
+}
+
 static void test_push_put(void)
 {
     static const prex_slice resp[] = {LIT("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")};
@@ -828,6 +847,128 @@ static void test_push_stop_flag(void)
     prex_push_result_free(&res);
 }
 
+/* A body source for the tests: text in pieces of at most step bytes,
+ * failing (-1) once fail_at bytes were given; restarts counted. */
+struct piece_src {
+    const char *text;
+    size_t len, off, step, fail_at;
+    int restarts;
+};
+
+static int piece_restart(void *ctx)
+{
+    struct piece_src *p = ctx;
+
+    p->off = 0;
+    p->restarts++;
+    return 0;
+}
+
+static ptrdiff_t piece_read(void *ctx, char *dst, size_t n)
+{
+    struct piece_src *p = ctx;
+
+    if (p->off >= p->fail_at)
+        return -1;
+    if (n > p->step)
+        n = p->step;
+    if (n > p->len - p->off)
+        n = p->len - p->off;
+    memcpy(dst, p->text + p->off, n);
+    p->off += n;
+    return (ptrdiff_t)n;
+}
+
+/* A body produced on demand goes out as it is given, with its announced
+ * length, plain and gzip-compressed. */
+static void test_push_source(void)
+{
+    static const prex_slice resp[] = {LIT("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+                                      LIT("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")};
+    struct piece_src ps = {body_text, sizeof body_text - 1, 0, 5, (size_t)-1, 0};
+    prex_push_source src = {piece_restart, piece_read, &ps};
+    push_setup su;
+    prex_push_request rq = setup_push(&su, resp, 2, "/metrics/job/j");
+    prex_push_result res;
+    prex_test_str cap = {0}, plain = {0};
+    prex_slice r, b;
+
+    rq.body = NULL;
+    rq.source = &src;
+    rq.len = sizeof body_text - 1;
+    PREX_CHECK(prex_push(&rq, &res) == 0, "push failed: %s", res.error);
+    PREX_CHECK(ps.restarts >= 1, "the source was not started from its first byte");
+    prex_push_result_free(&res);
+    rq.gzip = 1;
+    PREX_CHECK(prex_push(&rq, &res) == 0, "gzip push failed: %s", res.error);
+    prex_push_result_free(&res);
+    fake_stop(&su.f, &cap);
+    r = nth_request(&cap, 0);
+    PREX_CHECK(r.ptr != NULL, "no request recorded");
+    if (r.ptr) {
+        PREX_CHECK(has_header(r, "Content-Length: 26"), "Content-Length");
+        PREX_CHECK(!has_header_name(r, "Transfer-Encoding"), "not chunked");
+        b = request_body(r);
+        PREX_ASSERT_SLICE_EQ(b, body_text, sizeof body_text - 1);
+    }
+    r = nth_request(&cap, 1);
+    PREX_CHECK(r.ptr != NULL, "no gzip request recorded");
+    if (r.ptr) {
+        PREX_CHECK(has_header(r, "Content-Encoding: gzip"), "gzip header");
+        b = request_body(r);
+        PREX_CHECK(gunzip(b.ptr, b.len, &plain) == 0, "body is not gzip");
+        prex_test_slice_eq(__FILE__, __LINE__, "gunzipped body", plain.ptr, plain.len,
+                           body_text, sizeof body_text - 1, 0);
+    }
+    prex_test_str_free(&cap);
+    prex_test_str_free(&plain);
+}
+
+/* A source that fails, or gives fewer or more bytes than announced, is
+ * never sent whole: the push fails at once (no retry) and the server
+ * never receives the announced length. */
+static void test_push_source_failures(void)
+{
+    static const prex_slice resp[] = {LIT("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")};
+    static const struct {
+        size_t fail_at;
+        long delta; /* announced length minus the source's */
+        const char *why;
+    } cases[] = {
+        {10, 0, "could not be produced"},
+        {(size_t)-1, 4, "ended before"},
+        {(size_t)-1, -4, "longer than"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct piece_src ps = {body_text, sizeof body_text - 1, 0, 3, cases[i].fail_at, 0};
+        prex_push_source src = {piece_restart, piece_read, &ps};
+        size_t announced = (size_t)((long)(sizeof body_text - 1) + cases[i].delta);
+        push_setup su;
+        prex_push_request rq = setup_push(&su, resp, 1, "/metrics/job/j");
+        prex_push_result res;
+        prex_test_str cap = {0};
+        prex_slice r;
+
+        rq.body = NULL;
+        rq.source = &src;
+        rq.len = announced;
+        rq.retries = 3;
+        PREX_CHECK(prex_push(&rq, &res) != 0 && !res.ok, "case %zu: push succeeded", i);
+        PREX_CHECK(res.attempts == 1, "case %zu: %u attempts", i, res.attempts);
+        PREX_CHECK(strstr(res.error, cases[i].why) != NULL, "case %zu: error \"%s\"", i,
+                   res.error);
+        prex_push_result_free(&res);
+        fake_stop(&su.f, &cap);
+        r = nth_request(&cap, 0);
+        if (r.ptr)
+            PREX_CHECK(request_body(r).len < announced,
+                       "case %zu: the server got the whole announced body", i);
+        prex_test_str_free(&cap);
+    }
+}
+
 /* MARK: scrapes */
 
 /* Collects a scrape's body into the prex_test_str in s->ctx. */
@@ -1031,6 +1172,41 @@ static void test_textfile_write_replace(void)
     rmdir(dir);
 }
 
+/* The file written in steps: appends land in order; an abort leaves the
+ * old file and no temporary file. */
+static void test_textfile_steps(void)
+{
+    char dir[64], path[128], err[256];
+    prex_textfile tf;
+    size_t len;
+    char *got;
+
+    make_dir(dir);
+    snprintf(path, sizeof path, "%s/relay.prom", dir);
+    PREX_CHECK(prex_textfile_open(&tf, path, err, sizeof err) == 0, "%s", err);
+    PREX_CHECK(count_entries(dir) == 1, "the temporary file exists");
+    PREX_CHECK(prex_textfile_append(&tf, "a 1\n", 4, err, sizeof err) == 0, "%s", err);
+    PREX_CHECK(prex_textfile_append(&tf, "", 0, err, sizeof err) == 0, "%s", err);
+    PREX_CHECK(prex_textfile_append(&tf, "b 2\n", 4, err, sizeof err) == 0, "%s", err);
+    got = prex_test_read_file(path, &len);
+    PREX_CHECK(got == NULL, "the target appears only at commit");
+    free(got);
+    PREX_CHECK(prex_textfile_commit(&tf, err, sizeof err) == 0, "%s", err);
+    got = prex_test_read_file(path, &len);
+    PREX_CHECK(got && len == 8 && memcmp(got, "a 1\nb 2\n", 8) == 0, "content");
+    free(got);
+    PREX_CHECK(prex_textfile_open(&tf, path, err, sizeof err) == 0, "%s", err);
+    PREX_CHECK(prex_textfile_append(&tf, "c 3\n", 4, err, sizeof err) == 0, "%s", err);
+    prex_textfile_abort(&tf);
+    got = prex_test_read_file(path, &len);
+    PREX_CHECK(got && len == 8 && memcmp(got, "a 1\nb 2\n", 8) == 0,
+               "the old file stays after an abort");
+    free(got);
+    PREX_CHECK(count_entries(dir) == 1, "no temporary file left");
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_textfile_failures(void)
 {
     char dir[64], path[128], err[256];
@@ -1069,6 +1245,8 @@ static CU_TestInfo push_tests[] = {
     {"url_errors", test_url_errors},
     {"gzip_roundtrip", test_gzip_roundtrip},
     {"put", test_push_put},
+    {"source", test_push_source},
+    {"source_failures", test_push_source_failures},
     {"gzip_post", test_push_gzip_post},
     {"delete", test_push_delete},
     {"auth_headers", test_push_auth_headers},
@@ -1090,6 +1268,7 @@ static CU_TestInfo scrape_tests[] = {
 
 static CU_TestInfo textfile_tests[] = {
     {"write_replace", test_textfile_write_replace},
+    {"steps", test_textfile_steps},
     {"failures", test_textfile_failures},
     CU_TEST_INFO_NULL,
 };
