@@ -79,8 +79,9 @@ static uint64_t hword(uint64_t h, uint64_t w)
     return h ^ (h >> 29);
 }
 
-/* Hashes b[0..n) in place. */
-static uint64_t hash_bytes(const unsigned char *b, size_t n, uint64_t seed)
+/* Folds b[0..n) into a seed, without the final avalanche (fold_slice()
+ * callers mix the result themselves). */
+static uint64_t fold_bytes(const unsigned char *b, size_t n, uint64_t seed)
 {
     uint64_t h = seed, w;
     size_t len = n;
@@ -95,31 +96,37 @@ static uint64_t hash_bytes(const unsigned char *b, size_t n, uint64_t seed)
         if (len >= 8) {
             /* the last 8 bytes, overlapping the previous word */
             memcpy(&w, b + n - 8, 8);
+        } else if (n >= 4) {
+            /* two 4-byte loads that overlap: every byte is in w once or
+             * twice, at positions fixed by n, so w differs when the bytes
+             * differ (short label values are the common case) */
+            uint32_t lo, hi;
+            memcpy(&lo, b, 4);
+            memcpy(&hi, b + n - 4, 4);
+            w = lo | (uint64_t)hi << 32;
         } else {
-            size_t i;
-            w = 0;
-            for (i = 0; i < n; i++)
-                w |= (uint64_t)b[i] << (8 * i);
+            w = b[0] | (uint64_t)b[n / 2] << 8 | (uint64_t)b[n - 1] << 16;
         }
         h = hword(h, w);
     }
-    return mix64(h ^ len);
+    return h ^ len;
 }
 
 /*
- * Hashes the decoded bytes of a raw slice. A slice with escapes decodes to
- * bytes holding a backslash, a quote or a newline, which a slice without
- * escapes never holds, so the two kinds never need to hash alike: the
- * escaped (rare) kind is decoded chunk by chunk and hashed word by word.
+ * Folds the decoded bytes of a raw slice (no final avalanche). A slice
+ * with escapes decodes to bytes holding a backslash, a quote or a
+ * newline, which a slice without escapes never holds, so the two kinds
+ * never need to hash alike: the escaped (rare) kind is decoded chunk by
+ * chunk and folded word by word.
  */
-static uint64_t hash_slice(prex_slice sl, int esc, uint64_t seed)
+static uint64_t fold_slice(prex_slice sl, int esc, uint64_t seed)
 {
     unsigned char out[256 + 8];
     uint64_t h = seed ^ 0x5bd1e9955bd1e995ull, w;
     size_t i = 0, o = 0, total = 0;
 
     if (!esc)
-        return hash_bytes((const unsigned char *)sl.ptr, sl.len, seed);
+        return fold_bytes((const unsigned char *)sl.ptr, sl.len, seed);
     while (i < sl.len) {
         char c = sl.ptr[i++];
         if (c == '\\' && i < sl.len) {
@@ -149,7 +156,14 @@ static uint64_t hash_slice(prex_slice sl, int esc, uint64_t seed)
         memcpy(&w, out + i, 8);
         h = hword(h, w);
     }
-    return mix64(h ^ total);
+    return h ^ total;
+}
+
+/* The hash of a raw slice's decoded bytes: fold_slice() and a full
+ * avalanche. */
+static uint64_t hash_slice(prex_slice sl, int esc, uint64_t seed)
+{
+    return mix64(fold_slice(sl, esc, seed));
 }
 
 /* MARK: small helpers */
@@ -271,7 +285,7 @@ typedef struct lctx {
     int om;
     int qname;           /* the metric name was a quoted element in braces */
     const char *at_exemplar; /* the '#' of the exemplar, if any */
-    uint64_t nhash[PREX_MAX_LABELS]; /* hashes of the sample's label names */
+    uint64_t nhash[PREX_MAX_LABELS]; /* folds of the sample's label names */
     prex_event *ev;
 } lctx;
 
@@ -837,7 +851,7 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
         slots[n].name_esc = nesc;
         {
             size_t i;
-            uint64_t h = hash_slice(nm, nesc, SEED_LABEL);
+            uint64_t h = fold_slice(nm, nesc, SEED_LABEL); /* label_term() mixes */
             nhash[n] = h;
             for (i = 0; i < n; i++) {
                 if (nhash[i] == h && label_name_eq(&slots[i], &slots[n])) {
@@ -1177,12 +1191,13 @@ int prex__number(const char *s, size_t n, double *v)
 }
 
 /* One label's term in the order-independent label-set hash; namehash is
- * hash_slice(name, SEED_LABEL), computed when the label was parsed. */
+ * fold_slice(name, SEED_LABEL), computed when the label was parsed. The
+ * name and value folds are mixed once, here. */
 static uint64_t label_term(const prex_label *l, uint64_t namehash)
 {
     if (l->value.len == 0) /* an empty value is an absent label */
         return 0;
-    return mix64(namehash * 31 ^ hash_slice(l->value, l->value_esc, SEED_SAMPLE));
+    return mix64(namehash * 31 ^ fold_slice(l->value, l->value_esc, SEED_SAMPLE));
 }
 
 /* Order-independent hash of a label set (a sum of per-label terms), and
@@ -1214,7 +1229,7 @@ uint64_t prex__series_key(const prex_event *ev)
     size_t i;
 
     for (i = 0; i < ev->nlabels; i++)
-        h += label_term(&ev->labels[i], hash_slice(ev->labels[i].name,
+        h += label_term(&ev->labels[i], fold_slice(ev->labels[i].name,
                                                    ev->labels[i].name_esc, SEED_LABEL));
     return mix64(h ^ hash_slice(ev->name, ev->name_esc, SEED_SAMPLE));
 }
