@@ -246,7 +246,7 @@ struct options {
 
 enum {
     O_CHECK, O_INPUT_FORMAT, O_LENIENT, O_OUTPUT_FORMAT, O_MAX_ERRORS,
-    O_MAX_LINE, O_MAX_LABELS, O_MAX_LABEL_VALUE, O_LEGACY_NAMES,
+    O_MAX_LINE, O_MAX_LABELS, O_MAX_LABEL_VALUE, O_MAX_SOURCE, O_LEGACY_NAMES,
     O_LOG_LEVEL, O_LOG_FORMAT, O_VERSION, O_HELP,
     O_PUSH, O_JOB, O_GROUP, O_METHOD, O_DELETE, O_GZIP, O_RETRIES, O_TEXTFILE,
     O_INTERVAL, O_DELETE_ON_EXIT, O_PARTIAL, O_TIMEOUT, O_HEADER, O_BEARER_FILE,
@@ -269,6 +269,7 @@ static const struct optdef optdefs[] = {
     { "max-errors", 0, 1, O_MAX_ERRORS },
     { "max-line-length", 0, 1, O_MAX_LINE },
     { "max-labels", 0, 1, O_MAX_LABELS },
+    { "max-source-size", 0, 1, O_MAX_SOURCE },
     { "max-label-value-length", 0, 1, O_MAX_LABEL_VALUE },
     { "legacy-names", 0, 0, O_LEGACY_NAMES },
     { "log-level", 0, 1, O_LOG_LEVEL },
@@ -322,6 +323,8 @@ static const char usage_text[] =
     "      --max-line-length BYTES   longest line (default 1M)\n"
     "      --max-labels N            labels per series (default and most 128)\n"
     "      --max-label-value-length BYTES  longest label value (default 64K)\n"
+    "      --max-source-size BYTES   largest source; reading stops there and the\n"
+    "                                source is invalid (default 0: no limit)\n"
     "      --legacy-names            names must match the legacy character sets\n"
     "\n"
     "Relabeling and merging:\n"
@@ -570,6 +573,12 @@ static int apply_option(const struct optdef *d, const char *val, struct options 
             return usage_error("invalid --max-labels '%s' (expected 1 to %d)", val,
                                PREX_MAX_LABELS);
         o->limits.max_labels = (size_t)v;
+        break;
+    case O_MAX_SOURCE:
+        if (parse_size(val, &v) != 0)
+            return usage_error("invalid --max-source-size '%s' (expected bytes, optionally "
+                               "with K, M or G; 0 for no limit)", val);
+        o->limits.max_bytes = v;
         break;
     case O_MAX_LABEL_VALUE:
         if (parse_size(val, &v) != 0 || v == 0 || v > SIZE_MAX / 2)
@@ -977,6 +986,7 @@ struct source {
     int parsing;       /* p is initialised */
     int recovering;    /* skipping the rest of a line after an error */
     int stopped;       /* too many errors, or an unrecoverable one */
+    int cut;           /* a scrape aborted because the source was stopped */
     uint64_t nerr, nsamples, bytes;
     int down;          /* could not be read */
     char why[480];     /* why it is down */
@@ -1219,6 +1229,33 @@ static const char *format_name(int fmt)
     return fmt == PREX_FORMAT_OPENMETRICS ? "openmetrics" : "text";
 }
 
+/* Nonzero when source s has failed (errors, or unreadable): it will
+ * never be merged, so its bytes need not be kept or read further. */
+static int failed(const struct source *s)
+{
+    return s->stopped && (s->nerr > 0 || s->down);
+}
+
+/* After a limit error, names the option that sets the limit (once per
+ * limit and process). */
+static void limit_hint(int code)
+{
+    static unsigned shown;
+    const char *opt;
+
+    switch (code) {
+    case PREX_E_LIMIT_LINE: opt = "--max-line-length"; break;
+    case PREX_E_LIMIT_LABELS: opt = "--max-labels"; break;
+    case PREX_E_LIMIT_LABEL_VALUE: opt = "--max-label-value-length"; break;
+    case PREX_E_LIMIT_BYTES: opt = "--max-source-size"; break;
+    default: return;
+    }
+    if (shown & (1u << (code - PREX_E_LIMIT_LINE)))
+        return;
+    shown |= 1u << (code - PREX_E_LIMIT_LINE);
+    fprintf(stderr, PROG ": hint: %s sets this limit\n", opt);
+}
+
 /*
  * Parses what source s's buffer holds past what was parsed before: the
  * streaming step shared by files, stdin and scrapes. The first call
@@ -1239,7 +1276,7 @@ static void drain(struct run *r, struct source *s, int eof)
     char n1[24];
 
     if (s->stopped) {
-        if (!r->keep)
+        if (!r->keep || failed(s))
             prex_buf_clear(&s->buf);
         return;
     }
@@ -1280,6 +1317,7 @@ static void drain(struct run *r, struct source *s, int eof)
                 const prex_error *e = prex_parser_error(&s->p);
 
                 diagnostic(s->label, e->line, e->column, prex_strerror(e->code), e->detail);
+                limit_hint(e->code);
                 s->nerr++;
                 if (o->max_errors && s->nerr >= o->max_errors) {
                     logkv(LOG_WARN, "too many errors; stopped checking the source", "source",
@@ -1310,7 +1348,7 @@ static void drain(struct run *r, struct source *s, int eof)
         break;
     }
     if (s->stopped) {
-        if (!r->keep)
+        if (!r->keep || failed(s))
             prex_buf_clear(&s->buf);
         return;
     }
@@ -1357,7 +1395,7 @@ static void read_fd_source(struct run *r, struct source *s)
             logkv(LOG_DEBUG, "reading the whole input to detect its format", "source",
                   s->name, NULL);
     }
-    while (!eof) {
+    while (!eof && !failed(s)) { /* a failed source is not read further */
         ssize_t n = prex_buf_read(&s->buf, fd, READ_CHUNK);
 
         if (n < 0) {
@@ -1405,6 +1443,11 @@ static int scrape_data(prex_scrape *sc, const char *data, size_t len)
     }
     s->bytes += len;
     drain(s->run, s, 0);
+    if (failed(s) && !s->down) {
+        /* invalid (its errors are reported): the rest is not read */
+        s->cut = 1;
+        return 1;
+    }
     return 0;
 }
 
@@ -1456,6 +1499,8 @@ static void read_sources(struct run *r)
         s->seconds = sc[k].seconds;
         if (s->oom)
             source_down(s, "out of memory");
+        else if (s->cut)
+            ; /* stopped on purpose: invalid, not down */
         else if (sc[k].result != PREX_SCRAPE_OK)
             source_down(s, "scrape failed: %s", sc[k].error);
         else
@@ -1475,7 +1520,7 @@ static void reset_source(struct source *s)
     s->base = 0;
     s->fmt = -1;
     s->how = "given";
-    s->parsing = s->recovering = s->stopped = s->down = s->oom = 0;
+    s->parsing = s->recovering = s->stopped = s->down = s->oom = s->cut = 0;
     s->nerr = s->nsamples = s->bytes = 0;
     s->why[0] = '\0';
     s->seconds = 0;

@@ -447,6 +447,20 @@ else
     fail invalid-input-group-untouched "exit $rc; $(head -c 300 "$tmp/err")"
 fi
 
+# 7b. A live exporter larger than --max-source-size: the scrape is cut
+# short, the source is invalid (exit 1, not 3: it answered), the error
+# names the position of the limit, and the group keeps its content.
+run_relay /dev/null "$tmp/err" --push "$pgw" --job untouched --max-source-size 4K \
+    "$tmp/keep.prom" node="$ne"
+after=$(group_lines untouched)
+if [ $rc -eq 1 ] && [ "$before" = "$after" ] &&
+    grep -qE "^$ne:[0-9]+:[0-9]+: error: input larger than the limit" "$tmp/err" &&
+    ! grep -q "scrape failed" "$tmp/err"; then
+    ok max-source-size-scrape-cut "exit 1, $(head -n 1 "$tmp/err" | cut -c 1-120)"
+else
+    fail max-source-size-scrape-cut "exit $rc; $(head -c 300 "$tmp/err")"
+fi
+
 # 8. A conflict between two sources (one family, two types): exit 1,
 # both sources named, the group untouched.
 printf '# TYPE clash counter\nclash 1\n' >"$tmp/c1.prom"
