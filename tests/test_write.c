@@ -852,6 +852,52 @@ static void test_escaping_labels_and_names(void)
                   "# TYPE \"a\\\"b\" untyped\n{\"a\\\"b\",\"c\\nd\"=\"e\"} 1\n");
 }
 
+/* Every escape at every position of values from 1 to 24 bytes, alone and
+ * next to a second one: the writer skips unescaped bytes 8 at a time, so
+ * each offset within a word and each tail length is its own case. */
+static void test_escaping_every_position(void)
+{
+    static const char *const esc[] = {"\\\\", "\\n", "\\\""};
+    size_t len, k, e, e2;
+
+    for (len = 1; len <= 24; len++) {
+        for (k = 0; k < len; k++) {
+            for (e = 0; e < 3; e++) {
+                for (e2 = 0; e2 < 4; e2++) { /* e2 == 3: one escape only */
+                    char val[128], in[192], want[224];
+                    size_t i, o = 0;
+
+                    for (i = 0; i < len; i++) {
+                        if (i == k) {
+                            memcpy(val + o, esc[e], 2);
+                            o += 2;
+                        } else if (i == k + 1 && e2 < 3) {
+                            memcpy(val + o, esc[e2], 2);
+                            o += 2;
+                        } else {
+                            val[o++] = (char)('a' + (char)(i % 26));
+                        }
+                    }
+                    val[o] = '\0';
+                    snprintf(in, sizeof in, "a{b=\"%s\"} 1\n", val);
+                    snprintf(want, sizeof want, "# TYPE a untyped\n%s", in);
+                    CHECK_CONVERT(in, TEXT, 0, TEXT, 0, want);
+                }
+            }
+        }
+    }
+    /* text HELP: a quote stays raw wherever it is */
+    for (len = 1; len <= 20; len++) {
+        char help[32], in[96];
+
+        memset(help, 'h', len);
+        help[len] = '\0';
+        help[len / 2] = '"';
+        snprintf(in, sizeof in, "# HELP a %s\n# TYPE a gauge\na 1\n", help);
+        CHECK_CONVERT(in, TEXT, 0, TEXT, 0, in);
+    }
+}
+
 /* MARK: normalisation */
 
 static void test_normalise_lenient(void)
@@ -1070,6 +1116,7 @@ static CU_TestInfo write_tests[] = {
     {"late_help", test_late_help},
     {"escaping_help", test_escaping_help},
     {"escaping_labels_and_names", test_escaping_labels_and_names},
+    {"escaping_every_position", test_escaping_every_position},
     {"normalise_lenient", test_normalise_lenient},
     {"normalise_values", test_normalise_values},
     {"strip_timestamps", test_strip_timestamps},
