@@ -642,6 +642,32 @@ static int lex_label_name(lctx *c)
     return PREX__T_LNAME;
 }
 
+/* Lexes the first token of a line: a metric name (with ':' an IDENT,
+ * without an LNAME, exactly as the lexer's maximal munch would) without a
+ * lexer call, anything else through the lexer. */
+static int lex_line_start(lctx *c)
+{
+    const unsigned char *s = (const unsigned char *)c->lx.cur, *e = s;
+    unsigned all;
+
+    if (!(namech[*e] & 5))
+        return lex(c, PREX__C_GEN);
+    all = namech[*e];
+    while (namech[*++e])
+        all |= namech[*e];
+    /* the sentinel NUL stops the loop at the limit at the latest */
+    c->lx.tok = (const char *)s;
+    c->lx.cur = (const char *)e;
+    return (all & 4) ? PREX__T_IDENT : PREX__T_LNAME;
+}
+
+/* Takes the '{' at the cursor (the caller saw it) as a token. */
+static int take_lbrace(lctx *c)
+{
+    c->lx.tok = c->lx.cur++;
+    return PREX__T_LBRACE;
+}
+
 /* Lexes the next token where a quoted string is expected: a plain string
  * (no escapes, ASCII only) is found by scan_plain(); anything else goes
  * through the lexer. */
@@ -781,6 +807,7 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
     uint64_t exhash[PREX_MAX_LABELS];
     uint64_t *nhash = exemplar ? exhash : c->nhash;
     size_t maxl = p->_lim.max_labels, n = 0;
+    uint64_t seen = 0;
     int tok, need_elem = 0;
 
     for (;;) {
@@ -852,14 +879,18 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
         {
             size_t i;
             uint64_t h = fold_slice(nm, nesc, SEED_LABEL); /* label_term() mixes */
+            uint64_t bit = 1ull << (h >> 58); /* top bits: the fold mixes upward */
             nhash[n] = h;
-            for (i = 0; i < n; i++) {
+            /* seen: one bit per name seen on the line; the names are
+             * compared only when the bit was already set */
+            for (i = (seen & bit) ? 0 : n; i < n; i++) {
                 if (nhash[i] == h && label_name_eq(&slots[i], &slots[n])) {
                     char b[64];
                     render(b, sizeof b, nm.ptr, nm.len);
                     return fail(c, at, PREX_E_DUP_LABEL, "label \"%s\" appears twice", b);
                 }
             }
+            seen |= bit;
         }
         tok = lex_string(c);
         if (tok == PREX__T_QSTR) {
@@ -1586,7 +1617,7 @@ static int sample_line(lctx *c, int tok, prex_event *ev)
         ev->name.ptr = c->lx.tok;
         ev->name.len = (size_t)(c->lx.cur - c->lx.tok);
         if (peek(c) == '{') {
-            tok = lex(c, PREX__C_GEN);
+            tok = take_lbrace(c);
         } else {
             tok = lex(c, PREX__C_GEN);
             if (tok != PREX__T_BLANK)
@@ -1594,7 +1625,7 @@ static int sample_line(lctx *c, int tok, prex_event *ev)
             if (om && om_space(c, tok, "the value") < 0)
                 return PREX_ERROR;
             if (!om && peek(c) == '{')
-                tok = lex(c, PREX__C_GEN);
+                tok = take_lbrace(c);
         }
     }
     if (tok == PREX__T_LBRACE) {
@@ -2122,7 +2153,7 @@ int prex_next(prex_parser *p, prex_event *ev)
             }
         }
 
-        tok = lex(&c, PREX__C_GEN);
+        tok = lex_line_start(&c);
         if (tok == PREX__T_BLANK && !c.om) {
             tok = lex(&c, PREX__C_GEN);
             if (tok == PREX__T_END && p->_finished) {
