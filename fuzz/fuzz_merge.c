@@ -11,6 +11,10 @@
  *              bit 2: PREX_MERGE_STRIP_TIMESTAMPS
  *              bit 3: PREX_MERGE_EXEMPLARS
  *              bit 4: a constant label env="fuzz" (-l env=fuzz)
+ *              bits 5-6: names: 0 as they are; 1, 2, 3 legacy names only
+ *              (PREX_MERGE_LEGACY_NAMES) with the series dropped,
+ *              escaped with underscores, escaped with values; the bodies
+ *              must then parse with PREX_LEGACY_NAMES
  *     rest     two or three parts separated by DELIM (anything after a
  *              third separator belongs to the third part); each part is
  *              one source: its first byte is a configuration byte of which
@@ -126,7 +130,7 @@ static void fail(const char *what, const part *parts, size_t n, const prex_buf *
  * source was text, so an OpenMetrics body may break the rules only
  * OpenMetrics has.
  */
-static void write_and_parse(prex_merge *m, prex_format fmt, int any_text,
+static void write_and_parse(prex_merge *m, prex_format fmt, int any_text, unsigned pflags,
                             const part *parts, size_t n, prex_fuzz_alloc *fa)
 {
     prex_buf body;
@@ -151,7 +155,7 @@ static void write_and_parse(prex_merge *m, prex_format fmt, int any_text,
     }
     prex_writer_free(&w);
 
-    prex_parser_init(&p, body.ptr, body.len, fmt, 0);
+    prex_parser_init(&p, body.ptr, body.len, fmt, pflags);
     prex_parser_set_alloc(&p, &fa->alc);
     prex_finish(&p);
     while ((rc = prex_next(&p, &ev)) > 0 && rc != PREX_EV_EOF)
@@ -184,7 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     prex_merge m;
     part parts[MAX_PARTS];
     prex_parser *ps;
-    unsigned flags = 0, id;
+    unsigned flags = 0, id, names;
     size_t n, i;
     int any_text = 0, rc;
     char name[8];
@@ -197,6 +201,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         flags |= PREX_MERGE_STRIP_TIMESTAMPS;
     if (data[0] & 8)
         flags |= PREX_MERGE_EXEMPLARS;
+    names = (data[0] >> 5) & 3;
+    if (names)
+        flags |= PREX_MERGE_LEGACY_NAMES;
     n = split_parts(data + 1, size - 1, parts);
     if (n < 2)
         goto out;
@@ -206,6 +213,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         prex_fuzz_die("out of memory");
     prex_fuzz_alloc_init(&fa, (size_t)-1);
     prex_merge_init(&m, &fa.alc, flags);
+    prex_merge_set_escaping(&m, names == 2   ? PREX_ESCAPE_UNDERSCORES
+                                : names == 3 ? PREX_ESCAPE_VALUES
+                                             : PREX_ESCAPE_NONE);
     if ((data[0] & 2) && prex_merge_set_source_label(&m, "source", 6) != 0)
         prex_fuzz_die("prex_merge_set_source_label failed");
     if ((data[0] & 16) && prex_merge_add_label(&m, "env", 3, "fuzz", 4) != 0)
@@ -222,8 +232,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == PREX_MERGE_E_NO_MEMORY)
         fail("prex_merge_finish ran out of memory", parts, n, NULL);
     if (rc == 0) {
-        write_and_parse(&m, PREX_FORMAT_TEXT, any_text, parts, n, &fa);
-        write_and_parse(&m, PREX_FORMAT_OPENMETRICS, any_text, parts, n, &fa);
+        unsigned pflags = names ? PREX_LEGACY_NAMES : 0;
+
+        write_and_parse(&m, PREX_FORMAT_TEXT, any_text, pflags, parts, n, &fa);
+        write_and_parse(&m, PREX_FORMAT_OPENMETRICS, any_text, pflags, parts, n, &fa);
     }
     else if (flags & PREX_MERGE_FIRST)
         fail("prex_merge_finish failed under PREX_MERGE_FIRST", parts, n, NULL);

@@ -54,6 +54,11 @@ int prex__lex(prex__lexer *l, int cond);
  * 0 and *v, or -1 (parse.c). */
 int prex__number(const char *s, size_t n, double *v);
 
+/* Decodes one UTF-8 sequence at s (before e) the strict way (no
+ * overlongs, surrogates or code points above U+10FFFF) into *cp. Returns
+ * its length, or 0 when the bytes are not valid UTF-8 (util.c). */
+size_t prex__utf8_next(const unsigned char *s, const unsigned char *e, uint32_t *cp);
+
 /* The validator's duplicate-series key of a sample event (parse.c). */
 uint64_t prex__series_key(const prex_event *ev);
 

@@ -135,3 +135,38 @@ int prex_is_legacy_label_name(prex_slice name)
 {
     return name_in_classes(name, LC_FIRST, LC_NEXT);
 }
+
+size_t prex__utf8_next(const unsigned char *s, const unsigned char *e, uint32_t *cp)
+{
+    uint32_t c = *s, v;
+    size_t k;
+
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        k = 1;
+        v = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        k = 2;
+        v = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        k = 3;
+        v = c & 0x07;
+    } else {
+        return 0;
+    }
+    if ((size_t)(e - s) <= k)
+        return 0;
+    for (size_t i = 1; i <= k; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i] & 0x3f);
+    }
+    if ((k == 2 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) ||
+        (k == 3 && (v < 0x10000 || v > 0x10ffff)))
+        return 0;
+    *cp = v;
+    return k + 1;
+}

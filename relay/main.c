@@ -230,6 +230,8 @@ struct options {
     const char **labels;       /* -l NAME=VALUE, argc slots */
     size_t nlabels;
     int conflict_first;        /* --conflict first */
+    int escaping;              /* --name-escaping: PREX_ESCAPE_*, or -1 for
+                                * allow-utf-8 */
 
     /* HTTP */
     long long timeout_ms;
@@ -251,7 +253,7 @@ enum {
     O_PUSH, O_JOB, O_GROUP, O_METHOD, O_DELETE, O_GZIP, O_RETRIES, O_TEXTFILE,
     O_INTERVAL, O_DELETE_ON_EXIT, O_PARTIAL, O_TIMEOUT, O_HEADER, O_BEARER_FILE,
     O_BASIC_USER, O_BASIC_PASSWORD_FILE, O_CACERT, O_CERT, O_KEY, O_INSECURE,
-    O_RELABEL, O_SOURCE_LABEL, O_LABEL, O_CONFLICT
+    O_RELABEL, O_SOURCE_LABEL, O_LABEL, O_CONFLICT, O_NAME_ESCAPING
 };
 
 struct optdef {
@@ -300,6 +302,7 @@ static const struct optdef optdefs[] = {
     { "source-label", 's', 1, O_SOURCE_LABEL },
     { "label", 'l', 1, O_LABEL },
     { "conflict", 0, 1, O_CONFLICT },
+    { "name-escaping", 0, 1, O_NAME_ESCAPING },
 };
 
 #define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
@@ -334,7 +337,17 @@ static const char usage_text[] =
     "  -l, --label NAME=VALUE        add a constant label (repeatable)\n"
     "      --conflict error|first    a type conflict or a duplicate series across\n"
     "                                sources fails (default), or keeps the first\n"
+    "      --name-escaping SCHEME    names that are not legacy names, on their way\n"
+    "                                to a push or a textfile: underscores (default),\n"
+    "                                values (U__ encoding), drop (their series),\n"
+    "                                allow-utf-8 (sent quoted, for receivers that\n"
+    "                                take UTF-8 names)\n"
     "\n"
+    ;
+
+/* The second half of --help (C11 guarantees string literals of 4095
+ * bytes only). */
+static const char usage_text2[] =
     "Sinks (default: standard output):\n"
     "      --push URL                push to the Pushgateway at URL (text 0.0.4)\n"
     "      --job NAME                the group's job (required with --push)\n"
@@ -614,6 +627,7 @@ static int apply_option(const struct optdef *d, const char *val, struct options 
         return EXIT_VALID;
     case O_HELP:
         fputs(usage_text, stdout);
+        fputs(usage_text2, stdout);
         return EXIT_VALID;
     case O_PUSH:
         o->push_url = val;
@@ -736,6 +750,19 @@ static int apply_option(const struct optdef *d, const char *val, struct options 
             o->conflict_first = 1;
         else
             return usage_error("invalid --conflict '%s' (expected error or first)", val);
+        break;
+    case O_NAME_ESCAPING:
+        if (strcmp(val, "underscores") == 0)
+            o->escaping = PREX_ESCAPE_UNDERSCORES;
+        else if (strcmp(val, "values") == 0)
+            o->escaping = PREX_ESCAPE_VALUES;
+        else if (strcmp(val, "drop") == 0)
+            o->escaping = PREX_ESCAPE_NONE;
+        else if (strcmp(val, "allow-utf-8") == 0)
+            o->escaping = -1;
+        else
+            return usage_error("invalid --name-escaping '%s' (expected underscores, values, "
+                               "drop or allow-utf-8)", val);
         break;
     default:
         fprintf(stderr, PROG ": internal error: option --%s has no handler\n", d->name);
@@ -2000,7 +2027,7 @@ static int write_all(int fd, const char *buf, size_t len)
 static void log_output(const char *sink, const prex_merge_stats *ms, const prex_write_stats *st)
 {
     static int warned_timestamps = 0;
-    char a[24], b[24], c[24], d[24], e[24], f[24], g[24];
+    char a[24], b[24], c[24], d[24], e[24], f[24], g[24], h[24];
 
     logkv(LOG_INFO, "output written", "sink", sink, "families", u64s(a, st->families),
           "samples", u64s(b, st->samples), "dropped_exemplars",
@@ -2008,7 +2035,7 @@ static void log_output(const char *sink, const prex_merge_stats *ms, const prex_
           u64s(d, ms->dropped_created + st->dropped_created), "dropped_duplicates",
           u64s(e, ms->dropped_duplicates), "dropped_conflicts", u64s(f, ms->dropped_conflict),
           "stripped_timestamps", u64s(g, ms->stripped_timestamps + st->stripped_timestamps),
-          NULL);
+          "escaped_names", u64s(h, ms->escaped_names), NULL);
     if (ms->stripped_timestamps + st->stripped_timestamps && !warned_timestamps) {
         warned_timestamps = 1;
         logkv(LOG_WARN, "timestamps stripped: the Pushgateway rejects them and the textfile "
@@ -2468,11 +2495,13 @@ static int relay_init(struct relay *R, const struct options *o, struct source *s
         mflags |= PREX_MERGE_FIRST;
     if (o->push_url || o->textfile)
         mflags |= PREX_MERGE_STRIP_TIMESTAMPS;
-    if (o->push_url)
-        mflags |= PREX_MERGE_LEGACY_NAMES;
+    if ((o->push_url || o->textfile) && o->escaping >= 0)
+        mflags |= PREX_MERGE_LEGACY_NAMES; /* the Pushgateway 1.5.1, node_exporter */
     if (o->out_format == PREX_FORMAT_OPENMETRICS)
         mflags |= PREX_MERGE_EXEMPLARS;
     prex_merge_init(&R->m, NULL, mflags);
+    prex_merge_set_escaping(&R->m, o->escaping >= 0 ? (prex_name_escaping)o->escaping
+                                                    : PREX_ESCAPE_NONE);
     R->merging = 1;
     if (o->source_label &&
         prex_merge_set_source_label(&R->m, o->source_label, strlen(o->source_label)) != 0)
@@ -2528,6 +2557,7 @@ int main(int argc, char **argv)
     opt.in_format = -1;
     opt.out_format = PREX_FORMAT_TEXT;
     opt.max_errors = 20;
+    opt.escaping = PREX_ESCAPE_UNDERSCORES;
     opt.limits.max_line = DEFAULT_MAX_LINE;
     opt.limits.max_labels = PREX_MAX_LABELS;
     opt.limits.max_label_value = DEFAULT_MAX_LABEL_VALUE;

@@ -187,39 +187,66 @@ static int utf8_valid(const char *p, size_t n)
     const unsigned char *s = (const unsigned char *)p, *e = s + n;
 
     while (s < e) {
-        unsigned c = *s;
+        uint32_t cp;
         size_t k;
-        unsigned cp;
 
-        if (c < 0x80) {
+        if (*s < 0x80) {
             s++;
             continue;
         }
-        if (c >= 0xc2 && c <= 0xdf) {
-            k = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3;
-            cp = c & 0x07;
-        } else {
+        k = prex__utf8_next(s, e, &cp);
+        if (k == 0)
             return 0;
-        }
-        if ((size_t)(e - s) <= k)
-            return 0;
-        for (size_t i = 1; i <= k; i++) {
-            if ((s[i] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return 0;
-        s += k + 1;
+        s += k;
     }
     return 1;
+}
+
+/* MARK: name escaping */
+
+/* Nonzero when code point c may stand at byte offset i of a legacy
+ * metric name (label: of a legacy label name, where ':' may not). */
+static int legacy_rune(uint32_t c, size_t i, int label)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+           (c == ':' && !label) || (c >= '0' && c <= '9' && i > 0);
+}
+
+int prex_escape_name(prex_slice name, int label, prex_name_escaping scheme, prex_buf *out)
+{
+    const unsigned char *s = (const unsigned char *)name.ptr, *e = s + name.len;
+    int legacy = label ? prex_is_legacy_label_name(name) : prex_is_legacy_metric_name(name);
+    int rc = 0;
+
+    prex_buf_clear(out);
+    if (legacy || scheme == PREX_ESCAPE_NONE || name.len == 0)
+        return prex_buf_append(out, name.ptr, name.len);
+    if (scheme == PREX_ESCAPE_VALUES)
+        rc = prex_buf_append(out, "U__", 3);
+    while (s < e && rc == 0) {
+        size_t i = (size_t)(s - (const unsigned char *)name.ptr);
+        uint32_t cp;
+        size_t k = prex__utf8_next(s, e, &cp);
+
+        if (k == 0) { /* not UTF-8: one replacement per byte */
+            cp = 0xfffd;
+            k = 1;
+        }
+        s += k;
+        if (scheme == PREX_ESCAPE_UNDERSCORES) {
+            rc = prex_buf_putc(out, legacy_rune(cp, i, label) ? (char)cp : '_');
+        } else if (cp == '_') {
+            rc = prex_buf_append(out, "__", 2);
+        } else if (legacy_rune(cp, i, label)) {
+            rc = prex_buf_putc(out, (char)cp);
+        } else {
+            char hex[16];
+            int n = snprintf(hex, sizeof hex, "_%" PRIx32 "_", cp);
+
+            rc = prex_buf_append(out, hex, (size_t)n);
+        }
+    }
+    return rc;
 }
 
 /* Copies a name for a message: at most 96 bytes, control bytes as '?',
@@ -718,6 +745,11 @@ static int config_label_name(prex_merge *m, const char *name, size_t len, uint32
     return 0;
 }
 
+void prex_merge_set_escaping(prex_merge *m, prex_name_escaping scheme)
+{
+    m->_escaping = scheme;
+}
+
 int prex_merge_set_source_label(prex_merge *m, const char *name, size_t len)
 {
     uint32_t id;
@@ -957,9 +989,17 @@ static int metric_name_ok(const prex_merge *m, prex_slice name)
 {
     if (name.len == 0 || name.len > PREX_MAX_NAME || !utf8_valid(name.ptr, name.len))
         return 0;
-    if ((m->_flags & PREX_MERGE_LEGACY_NAMES) && !prex_is_legacy_metric_name(name))
+    if ((m->_flags & PREX_MERGE_LEGACY_NAMES) && m->_escaping == PREX_ESCAPE_NONE &&
+        !prex_is_legacy_metric_name(name))
         return 0;
     return 1;
+}
+
+/* Nonzero when name must be escaped before it goes into the table. */
+static int needs_escape(const prex_merge *m, prex_slice name, int label)
+{
+    return (m->_flags & PREX_MERGE_LEGACY_NAMES) && m->_escaping != PREX_ESCAPE_NONE &&
+           !(label ? prex_is_legacy_label_name(name) : prex_is_legacy_metric_name(name));
 }
 
 /* Copies an exemplar (its label array; slices stay where they point) into
@@ -1043,6 +1083,24 @@ static int add_series(prex_merge *m, unsigned src, const prex_event *ev, prex_sl
     } else if (ttype == PREX_TYPE_HISTOGRAM) {
         ttype = PREX_TYPE_UNTYPED;
     }
+    if (needs_escape(m, famname, 0)) {
+        /* the family name is escaped, the role suffix appended as it is
+         * (as Prometheus escapes a family) */
+        char *copy;
+
+        if (prex_escape_name(famname, 0, m->_escaping, &m->_tmp2) != 0)
+            return oom(m);
+        if (m->_tmp2.len + (name.len - famname.len) > PREX_MAX_NAME) {
+            m->stats.dropped_no_name++;
+            return note(m, PREX_MERGE_E_NO_NAME, src, none, line, name) ? oom(m) : 0;
+        }
+        copy = copy8(m, m->_tmp2.ptr, m->_tmp2.len);
+        if (!copy)
+            return oom(m);
+        famname.ptr = copy;
+        famname.len = m->_tmp2.len;
+        m->stats.escaped_names++;
+    }
 
     /* labels: drop empty values and reserved names, intern, sort */
     if (n > UINT16_MAX) {
@@ -1070,8 +1128,15 @@ static int add_series(prex_merge *m, unsigned src, const prex_event *ev, prex_sl
         }
         if (pairs[i].value.len > UINT32_MAX)
             return PREX_MERGE_E_USAGE;
-        if (intern(m, pairs[i].name.ptr, pairs[i].name.len, 0, &id) != 0)
+        if (needs_escape(m, pairs[i].name, 1) && utf8_valid(pairs[i].name.ptr,
+                                                            pairs[i].name.len)) {
+            if (prex_escape_name(pairs[i].name, 1, m->_escaping, &m->_tmp2) != 0 ||
+                intern(m, m->_tmp2.ptr, m->_tmp2.len, 0, &id) != 0)
+                return oom(m);
+            m->stats.escaped_names++;
+        } else if (intern(m, pairs[i].name.ptr, pairs[i].name.len, 0, &id) != 0) {
             return oom(m);
+        }
         if (m->_names[id].flags & N_RESERVED) {
             m->stats.reserved_labels++;
             if (note(m, PREX_MERGE_E_RESERVED_LABEL, src, famname, line, pairs[i].name) != 0)

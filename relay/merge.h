@@ -107,11 +107,35 @@ extern "C" {
  * stats.stripped_timestamps. */
 #define PREX_MERGE_STRIP_TIMESTAMPS (1u << 1)
 /* Metric and label names must be legacy names, as the Pushgateway 1.5.1
- * requires: a series with another name is dropped with a warning. */
+ * requires: other names are escaped (prex_merge_set_escaping()) or, by
+ * default, their series is dropped with a warning. */
 #define PREX_MERGE_LEGACY_NAMES     (1u << 2)
 /* Keep exemplars of counters and histogram buckets (for OpenMetrics
  * output; text has none). Without it they are counted and dropped. */
 #define PREX_MERGE_EXEMPLARS        (1u << 3)
+
+/* How names that are not legacy names reach a receiver that takes only
+ * legacy names (PREX_MERGE_LEGACY_NAMES), as Prometheus's escaping
+ * schemes of the same names do it. */
+typedef enum prex_name_escaping {
+    PREX_ESCAPE_NONE = 0,        /* not escaped: the series is dropped with
+                                  * a warning */
+    PREX_ESCAPE_UNDERSCORES,     /* "underscores": each character a legacy
+                                  * name may not hold there becomes '_' */
+    PREX_ESCAPE_VALUES           /* "values": "U__", then '_' doubled, a
+                                  * legacy character as it is, any other as
+                                  * its code point in lower-case hex between
+                                  * underscores ("a.b" -> "U__a_2e_b") */
+} prex_name_escaping;
+
+/*
+ * Writes name escaped per scheme into out (cleared first): a legacy name
+ * (a legacy label name when label is nonzero) unchanged, else escaped.
+ * For a label name ':' counts as a character to escape, so that the
+ * result is always a legacy label name. Bytes that are not UTF-8 count as
+ * U+FFFD each. Returns 0, or -1 when memory runs out.
+ */
+int prex_escape_name(prex_slice name, int label, prex_name_escaping scheme, prex_buf *out);
 
 /* Source flags (prex_merge_add_source()). */
 /* The source label (-s) is not added to this source's series: for the
@@ -198,6 +222,8 @@ typedef struct prex_merge_stats {
                                    * or on other samples */
     uint64_t dropped_created;     /* OpenMetrics _created samples */
     uint64_t dropped_no_name;     /* NO_NAME */
+    uint64_t escaped_names;       /* family and label names escaped (per
+                                   * series: prex_merge_set_escaping()) */
     uint64_t dropped_bad_label;   /* BAD_LABEL */
     uint64_t dropped_conflict;    /* series of the losing side of a type
                                    * conflict or suffix clash */
@@ -230,6 +256,7 @@ typedef struct prex__merge_extra {
 typedef struct prex_merge {
     const prex_alloc *_alc;
     unsigned _flags;
+    prex_name_escaping _escaping; /* with PREX_MERGE_LEGACY_NAMES */
     int _finished;        /* prex_merge_finish() ran */
     int _errors;          /* error issues recorded */
     int _oom;             /* an allocation failed: every call fails */
@@ -314,6 +341,16 @@ void prex_merge_init(prex_merge *m, const prex_alloc *alc, unsigned flags);
  * with "__", "le" or "quantile", or called twice) or PREX_MERGE_E_NO_MEMORY.
  */
 int prex_merge_set_source_label(prex_merge *m, const char *name, size_t len);
+
+/*
+ * With PREX_MERGE_LEGACY_NAMES: escapes names that are not legacy names
+ * (prex_escape_name()) instead of dropping their series. Escaping happens
+ * as series are added, so names that escape alike meet as one family or
+ * one label, and the usual conflict and duplicate checks apply to them
+ * (two labels of one series that escape alike drop the series with a
+ * warning). Call before adding series.
+ */
+void prex_merge_set_escaping(prex_merge *m, prex_name_escaping scheme);
 
 /*
  * -l NAME=VALUE: adds a constant label to every series. An empty VALUE

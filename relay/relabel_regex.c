@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "relabel_int.h"
 
 /* MARK: output buffer */
@@ -108,44 +109,18 @@ static int fail(tr *t, size_t at, size_t len, const char *reason)
     return PREX_RELABEL_E_REGEX;
 }
 
-/*
- * Decodes one UTF-8 sequence at s[i..n) the strict way (no overlongs,
- * surrogates or values above U+10FFFF). Returns the code point and sets
- * *w to its length, or returns -1 when the bytes are not valid UTF-8.
- */
+/* Decodes one UTF-8 sequence at s[i..n) (prex__utf8_next()). Returns the
+ * code point and sets *w to its length, or returns -1 when the bytes are
+ * not valid UTF-8. */
 static int32_t decode(const unsigned char *s, size_t n, size_t i, size_t *w)
 {
-    uint32_t c = s[i], r;
-    size_t k, len;
+    uint32_t cp;
+    size_t len = prex__utf8_next(s + i, s + n, &cp);
 
-    if (c < 0x80) {
-        *w = 1;
-        return (int32_t)c;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        r = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        r = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        r = c & 0x07;
-    } else {
-        return -1;
-    }
-    if (n - i < len)
-        return -1;
-    for (k = 1; k < len; k++) {
-        if ((s[i + k] & 0xc0) != 0x80)
-            return -1;
-        r = (r << 6) | (s[i + k] & 0x3f);
-    }
-    if ((len == 3 && r < 0x800) || (len == 4 && (r < 0x10000 || r > 0x10ffff)) ||
-        (r >= 0xd800 && r <= 0xdfff))
+    if (len == 0)
         return -1;
     *w = len;
-    return (int32_t)r;
+    return (int32_t)cp;
 }
 
 static int is_alnum(int c)

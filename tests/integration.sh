@@ -433,6 +433,21 @@ fi
 run_relay /dev/null "$tmp/err" --push "$pgw" --job "batch/nightly" --group path=/var/tmp \
     --group empty= --group blank="a b" --group plus=1+1 --group euro=€ --delete
 
+# 6b. UTF-8 names reach a Pushgateway that takes only legacy names
+# escaped: underscores by default, U__ value encoding on request.
+printf '# TYPE "app.requests" counter\n{"app.requests","http.method"="GET"} 5\n' >"$tmp/utf8.prom"
+run_relay /dev/null "$tmp/err" --push "$pgw" --job utf8 "$tmp/utf8.prom"
+rc1=$rc
+run_relay /dev/null "$tmp/err2" --push "$pgw" --job utf8v --name-escaping values "$tmp/utf8.prom"
+pgw_metrics "$tmp/pgw-utf8.txt"
+if [ $rc1 -eq 0 ] && [ $rc -eq 0 ] &&
+    grep -qxF 'app_requests{http_method="GET",instance="",job="utf8"} 5' "$tmp/pgw-utf8.txt" &&
+    grep -qxF 'U__app_2e_requests{U__http_2e_method="GET",instance="",job="utf8v"} 5' "$tmp/pgw-utf8.txt"; then
+    ok utf8-names-escaped "underscores and values, accepted by the Pushgateway"
+else
+    fail utf8-names-escaped "exits $rc1/$rc: $(head -c 300 "$tmp/err") $(grep -i app "$tmp/pgw-utf8.txt" | head -3 | tr '\n' ' ')"
+fi
+
 # 7. Invalid input: exit 1, nothing sent, the group keeps its content.
 printf '# TYPE keep gauge\nkeep 1\n' >"$tmp/keep.prom"
 printf '# TYPE bad gauge\nbad{a="x\\t"} 1\n' >"$tmp/bad.prom"
@@ -568,11 +583,13 @@ fi
 
 # 14. --textfile is picked up by node_exporter's textfile collector. (Last:
 # from now on node_exporter serves the relay's own prex_* families too.)
-printf '# HELP relay_textfile_check A value written through --textfile.\n# TYPE relay_textfile_check gauge\nrelay_textfile_check{k="v"} 42 1700000000000\n' \
+# A UTF-8 name is escaped (underscores), which this collector needs.
+printf '# HELP relay_textfile_check A value written through --textfile.\n# TYPE relay_textfile_check gauge\nrelay_textfile_check{k="v"} 42 1700000000000\n{"relay.utf8","k.x"="v"} 1\n' \
     >"$tmp/tf.prom"
 run_relay /dev/null "$tmp/err" --textfile "$textdir/relay.prom" "$tmp/tf.prom"
 curl -fsS --max-time 5 "$ne" >"$tmp/ne-tf.txt"
 if [ $rc -eq 0 ] && grep -q '^relay_textfile_check{k="v"} 42$' "$tmp/ne-tf.txt" &&
+    grep -q '^relay_utf8{k_x="v"} 1$' "$tmp/ne-tf.txt" &&
     grep -q '^node_textfile_scrape_error 0$' "$tmp/ne-tf.txt" &&
     [ "$(find "$textdir" -type f | wc -l)" -eq 1 ]; then
     ok textfile-collector-reads-it

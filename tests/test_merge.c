@@ -681,6 +681,96 @@ static void test_no_valid_name(void)
     fx_free(&f);
 }
 
+/* prex_escape_name() against the escaping schemes' rules. */
+static void test_escape_name_vectors(void)
+{
+    static const struct {
+        const char *in;
+        int label;
+        prex_name_escaping scheme;
+        const char *want;
+    } v[] = {
+        /* legacy names are never changed */
+        {"http_requests_total", 0, PREX_ESCAPE_UNDERSCORES, "http_requests_total"},
+        {"job:rate5m", 0, PREX_ESCAPE_VALUES, "job:rate5m"},
+        {"a_b", 1, PREX_ESCAPE_VALUES, "a_b"},
+        /* underscores: one '_' per character, multi-byte ones included */
+        {"my.metric", 0, PREX_ESCAPE_UNDERSCORES, "my_metric"},
+        {"metric.name/with/slashes", 0, PREX_ESCAPE_UNDERSCORES, "metric_name_with_slashes"},
+        {"1st", 0, PREX_ESCAPE_UNDERSCORES, "_st"},
+        {"caf\xc3\xa9", 0, PREX_ESCAPE_UNDERSCORES, "caf_"},
+        {"a:b.c", 0, PREX_ESCAPE_UNDERSCORES, "a:b_c"},
+        {"a:b", 1, PREX_ESCAPE_UNDERSCORES, "a_b"}, /* ':' is no label character */
+        /* values: U__, '_' doubled, code points in lower-case hex */
+        {"metric.name", 0, PREX_ESCAPE_VALUES, "U__metric_2e_name"},
+        {"my_metric.x", 0, PREX_ESCAPE_VALUES, "U__my__metric_2e_x"},
+        {"1st", 0, PREX_ESCAPE_VALUES, "U___31_st"},
+        {"\xe2\x82\xac", 0, PREX_ESCAPE_VALUES, "U___20ac_"},
+        {"\xf0\x9f\x98\x80x", 0, PREX_ESCAPE_VALUES, "U___1f600_x"},
+        {"a:b", 1, PREX_ESCAPE_VALUES, "U__a_3a_b"},
+        /* NONE copies */
+        {"my.metric", 0, PREX_ESCAPE_NONE, "my.metric"},
+    };
+    prex_buf out;
+    size_t i;
+
+    prex_buf_init(&out, NULL);
+    for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+        prex_slice in = {v[i].in, strlen(v[i].in)}, got;
+
+        PREX_CHECK(prex_escape_name(in, v[i].label, v[i].scheme, &out) == 0, "case %zu", i);
+        got.ptr = out.ptr;
+        got.len = out.len;
+        PREX_CHECK(got.len == strlen(v[i].want) && memcmp(got.ptr, v[i].want, got.len) == 0,
+                   "case %zu: \"%s\" -> \"%s\", want \"%s\"", i, v[i].in, out.ptr, v[i].want);
+        if (v[i].scheme != PREX_ESCAPE_NONE)
+            PREX_CHECK(v[i].label ? prex_is_legacy_label_name(got)
+                                  : prex_is_legacy_metric_name(got),
+                       "case %zu: \"%s\" is not a legacy name", i, out.ptr);
+    }
+    prex_buf_free(&out);
+}
+
+/* With escaping, names that are not legacy names are escaped as series
+ * come in: a family escapes to the name of another and they merge (a
+ * duplicate series between them is caught), a histogram keeps its
+ * suffixes, and two labels of one series that escape alike drop it. */
+static void test_escaping_merges(void)
+{
+    fixture f;
+
+    fx_init(&f, NULL, PREX_MERGE_LEGACY_NAMES, AB);
+    prex_merge_set_escaping(&f.m, PREX_ESCAPE_UNDERSCORES);
+    fx_feed(&f, 0, "# TYPE \"req.count\" counter\n{\"req.count\",\"http.method\"=\"GET\"} 1\n"
+                   "# TYPE \"lat.s\" histogram\n{\"lat.s_bucket\",le=\"+Inf\"} 2\n"
+                   "{\"lat.s_count\"} 2\n{\"lat.s_sum\"} 0.5\n"
+                   "# TYPE g gauge\ng{\"a.b\"=\"1\",a_b=\"2\"} 7\n");
+    fx_feed(&f, 1, "# TYPE req_count counter\nreq_count{http_method=\"PUT\"} 3\n");
+    fx_expect(&f, 0, "# TYPE lat_s histogram\nlat_s_bucket{le=\"+Inf\"} 2\nlat_s_sum 0.5\n"
+                     "lat_s_count 2\n# TYPE req_count counter\n"
+                     "req_count{http_method=\"GET\"} 1\nreq_count{http_method=\"PUT\"} 3\n");
+    CU_ASSERT_EQUAL(f.m.stats.dropped_bad_label, 1);
+    CU_ASSERT(f.m.stats.escaped_names >= 5);
+    fx_free(&f);
+
+    /* a collision after escaping is a duplicate series; values escaping
+     * keeps the two apart */
+    fx_init(&f, NULL, PREX_MERGE_LEGACY_NAMES, AB);
+    prex_merge_set_escaping(&f.m, PREX_ESCAPE_UNDERSCORES);
+    fx_feed(&f, 0, "{\"x.y\"} 1\n");
+    fx_feed(&f, 1, "x_y 2\n");
+    CU_ASSERT_NOT_EQUAL(prex_merge_finish(&f.m), 0);
+    CU_ASSERT_EQUAL(fx_count_issues(&f, PREX_MERGE_E_DUP_SERIES), 1);
+    fx_free(&f);
+    fx_init(&f, NULL, PREX_MERGE_LEGACY_NAMES, AB);
+    prex_merge_set_escaping(&f.m, PREX_ESCAPE_VALUES);
+    fx_feed(&f, 0, "{\"x.y\",\"k.1\"=\"v\"} 1\n");
+    fx_feed(&f, 1, "x_y 2\n");
+    fx_expect(&f, 0, "# TYPE U__x_2e_y untyped\nU__x_2e_y{U__k_2e_1=\"v\"} 1\n"
+                     "# TYPE x_y untyped\nx_y 2\n");
+    fx_free(&f);
+}
+
 static void test_source_label(void)
 {
     fixture f;
@@ -1344,6 +1434,8 @@ static CU_TestInfo merge_tests[] = {
     {"duplicate_series", test_duplicate_series},
     {"first_is_source_order", test_first_is_source_order},
     {"label_cleanup", test_label_cleanup},
+    {"escape_name_vectors", test_escape_name_vectors},
+    {"escaping_merges", test_escaping_merges},
     {"no_valid_name", test_no_valid_name},
     {"source_label", test_source_label},
     {"constant_labels", test_constant_labels},
