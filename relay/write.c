@@ -24,7 +24,7 @@
 
 /* Appends p[0..n) to dst; on allocation failure sets the sticky _oom flag
  * (checked once per event) and appends nothing more. */
-static void put(prex_writer *w, prex_buf *dst, const char *p, size_t n)
+static inline void put(prex_writer *w, prex_buf *dst, const char *p, size_t n)
 {
     if (w->_oom)
         return;
@@ -42,7 +42,7 @@ static void put(prex_writer *w, prex_buf *dst, const char *p, size_t n)
 
 #define PUTS(w, dst, lit) put((w), (dst), "" lit, sizeof(lit) - 1)
 
-static void put_char(prex_writer *w, prex_buf *dst, char c)
+static inline void put_char(prex_writer *w, prex_buf *dst, char c)
 {
     if (!w->_oom && dst->cap - dst->len >= 1) {
         dst->ptr[dst->len++] = c;
