@@ -1661,6 +1661,9 @@ static int merge_source(struct run *r, struct source *s)
 
     prex_parser_init(&p, s->buf.ptr, s->buf.len, (prex_format)s->fmt, r->opt->flags);
     prex_parser_set_limits(&p, &r->opt->limits);
+    /* the source was validated as it arrived, with the same flags and
+     * limits: the set-based checks would find nothing again */
+    prex_parser_set_alloc(&p, NULL);
     prex_finish(&p);
     while (rc == 0 && (ev_rc = prex_next(&p, &ev)) > 0 && ev_rc != PREX_EV_EOF) {
         if (ev_rc == PREX_EV_SAMPLE)
