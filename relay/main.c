@@ -1014,6 +1014,10 @@ struct source {
     int recovering;    /* skipping the rest of a line after an error */
     int stopped;       /* too many errors, or an unrecoverable one */
     int cut;           /* a scrape aborted because the source was stopped */
+    int feeding;       /* its events go to the merge table as they are
+                        * parsed (a regular file in a buffer that never
+                        * moves): no second parse to build the body */
+    int fed;           /* every event of the valid source went in */
     uint64_t nerr, nsamples, bytes;
     int down;          /* could not be read */
     char why[480];     /* why it is down */
@@ -1184,6 +1188,8 @@ struct run {
     int status;        /* worst exit status so far */
     int keep;          /* keep every source's whole input (not --check) */
     uint64_t relabel_dropped; /* series a relabel rule dropped */
+    int table_dirty;   /* the merge table holds events of a source that
+                        * stopped feeding it: build it again */
     int agent;         /* agent mode: a down source is logged, not fatal */
     prex_http_config http;
 };
@@ -1296,6 +1302,9 @@ static void limit_hint(int code)
  * building the output.
  *   eof: no more data will come (prex_finish() is called).
  */
+static int feed_event(struct run *r, struct source *s, int kind, const prex_event *ev);
+static void stop_feeding(struct run *r, struct source *s);
+
 static void drain(struct run *r, struct source *s, int eof)
 {
     const struct options *o = r->opt;
@@ -1346,6 +1355,7 @@ static void drain(struct run *r, struct source *s, int eof)
                 diagnostic(s->label, e->line, e->column, prex_strerror(e->code), e->detail);
                 limit_hint(e->code);
                 s->nerr++;
+                stop_feeding(r, s);
                 if (o->max_errors && s->nerr >= o->max_errors) {
                     logkv(LOG_WARN, "too many errors; stopped checking the source", "source",
                           s->name, "max_errors", u64s(n1, o->max_errors), NULL);
@@ -1362,6 +1372,8 @@ static void drain(struct run *r, struct source *s, int eof)
             if (rc > 0) {
                 if (rc == PREX_EV_SAMPLE)
                     s->nsamples++;
+                if (s->feeding && feed_event(r, s, rc, &ev) != 0)
+                    stop_feeding(r, s);
                 continue;
             }
         }
@@ -1422,17 +1434,27 @@ static void read_fd_source(struct run *r, struct source *s)
             logkv(LOG_DEBUG, "reading the whole input to detect its format", "source",
                   s->name, NULL);
     }
+    if (r->keep && r->relay->merging && !r->table_dirty && s->fmt >= 0 &&
+        fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+        (uint64_t)st.st_size < SIZE_MAX / 2 &&
+        prex_buf_make_room(&s->buf, (size_t)st.st_size + READ_CHUNK) == 0)
+        s->feeding = 1; /* the whole file fits: the buffer will not move */
     while (!eof && !failed(s)) { /* a failed source is not read further */
+        const char *before = s->buf.ptr;
         ssize_t n = prex_buf_read(&s->buf, fd, READ_CHUNK);
 
         if (n < 0) {
             source_down(s, "cannot read: %s", strerror(errno));
             break;
         }
+        if (s->buf.ptr != before) /* the file grew: fed slices moved */
+            stop_feeding(r, s);
         s->bytes += (uint64_t)n;
         eof = n == 0;
         drain(r, s, eof);
     }
+    if (s->feeding && !failed(s) && s->nerr == 0)
+        s->fed = 1;
     if (s->kind != SRC_STDIN)
         close(fd);
 }
@@ -1548,6 +1570,7 @@ static void reset_source(struct source *s)
     s->fmt = -1;
     s->how = "given";
     s->parsing = s->recovering = s->stopped = s->down = s->oom = s->cut = 0;
+    s->feeding = s->fed = 0;
     s->nerr = s->nsamples = s->bytes = 0;
     s->why[0] = '\0';
     s->seconds = 0;
@@ -1646,15 +1669,49 @@ static int relabel_add(struct run *r, struct source *s, const prex_event *ev)
 }
 
 /*
- * Parses source s's kept buffer again (it was validated while it
- * arrived) and adds its events to the merge table: HELP, TYPE and UNIT as
+ * Hands one event of source s to the merge table: HELP, TYPE and UNIT as
  * metadata, samples as they are or through the relabel rules. The table
- * points into the buffer, which therefore stays untouched until the body
- * is written. Returns 0, or -1 after a message (status raised to 1).
+ * points into the source's buffer, which therefore stays untouched until
+ * the body is written. Returns 0, or -1 after a message (status raised
+ * to 1).
  */
-static int merge_source(struct run *r, struct source *s)
+static int feed_event(struct run *r, struct source *s, int kind, const prex_event *ev)
 {
     struct relay *R = r->relay;
+    int rc = 0;
+
+    if (kind == PREX_EV_SAMPLE)
+        rc = R->rules ? relabel_add(r, s, ev) : prex_merge_add_event(&R->m, s->id, ev);
+    else if (kind == PREX_EV_HELP || kind == PREX_EV_TYPE || kind == PREX_EV_UNIT)
+        rc = prex_merge_meta(&R->m, s->id, ev);
+    if (rc > 0)
+        fprintf(stderr, PROG ": error: %s while merging source '%s'\n", prex_merge_strerror(rc),
+                s->name);
+    if (rc != 0)
+        raise_status(r, EXIT_INVALID);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Source s stops feeding the merge table as it is parsed. What it fed
+ * so far cannot stay (and may point into a buffer that moved), so the
+ * table is emptied at once, no source feeds it any more in this run, and
+ * merge_all() builds it again from every kept buffer. */
+static void stop_feeding(struct run *r, struct source *s)
+{
+    if (s->feeding) {
+        r->table_dirty = 1;
+        prex_merge_reset(&r->relay->m);
+        prex_arena_reset(&r->relay->arena);
+    }
+    s->feeding = 0;
+}
+
+/* Parses source s's kept buffer again (it was validated while it
+ * arrived, so without the set-based checks) and feeds every event to the
+ * merge table: for the sources that could not feed it as they were read.
+ * Returns 0, or -1 after a message (status raised to 1). */
+static int merge_source(struct run *r, struct source *s)
+{
     prex_parser p;
     prex_event ev;
     int ev_rc, rc = 0;
@@ -1665,25 +1722,17 @@ static int merge_source(struct run *r, struct source *s)
      * limits: the set-based checks would find nothing again */
     prex_parser_set_alloc(&p, NULL);
     prex_finish(&p);
-    while (rc == 0 && (ev_rc = prex_next(&p, &ev)) > 0 && ev_rc != PREX_EV_EOF) {
-        if (ev_rc == PREX_EV_SAMPLE)
-            rc = R->rules ? relabel_add(r, s, &ev) : prex_merge_add_event(&R->m, s->id, &ev);
-        else if (ev_rc == PREX_EV_HELP || ev_rc == PREX_EV_TYPE || ev_rc == PREX_EV_UNIT)
-            rc = prex_merge_meta(&R->m, s->id, &ev);
-    }
+    while (rc == 0 && (ev_rc = prex_next(&p, &ev)) > 0 && ev_rc != PREX_EV_EOF)
+        rc = feed_event(r, s, ev_rc, &ev);
     if (rc == 0 && ev_rc == PREX_ERROR) {
         const prex_error *e = prex_parser_error(&p);
 
         diagnostic(s->label, e->line, e->column, prex_strerror(e->code), e->detail);
+        raise_status(r, EXIT_INVALID);
         rc = -1;
-    } else if (rc > 0) {
-        fprintf(stderr, PROG ": error: %s while merging source '%s'\n", prex_merge_strerror(rc),
-                s->name);
     }
     prex_parser_free(&p);
-    if (rc != 0)
-        raise_status(r, EXIT_INVALID);
-    return rc == 0 ? 0 : -1;
+    return rc;
 }
 
 /*
@@ -1739,10 +1788,16 @@ static int merge_all(struct run *r)
     int rc = 0;
     char a[24];
 
-    prex_merge_reset(&R->m);
-    prex_arena_reset(&R->arena);
+    for (i = 0; i < r->nsrc; i++)
+        if (r->src[i].feeding && !r->src[i].fed)
+            r->table_dirty = 1; /* fed in part, then down or invalid */
+    if (r->table_dirty) {
+        prex_merge_reset(&R->m);
+        prex_arena_reset(&R->arena);
+        r->relabel_dropped = 0;
+    }
     for (i = 0; i < r->nsrc && rc == 0; i++)
-        if (!r->src[i].down && r->src[i].nerr == 0)
+        if (!r->src[i].down && r->src[i].nerr == 0 && (r->table_dirty || !r->src[i].fed))
             rc = merge_source(r, &r->src[i]);
     if (rc == 0 && R->has_self) {
         struct timespec now;
@@ -2321,6 +2376,10 @@ static int run_once(struct relay *R, int agent)
     r.agent = agent;
     if (setup_http(&r, &token, &password) != 0)
         return EXIT_USAGE;
+    if (R->merging) { /* regular files feed the table as they are read */
+        prex_merge_reset(&R->m);
+        prex_arena_reset(&R->arena);
+    }
     read_sources(&r);
     for (i = 0; i < nsrc; i++) {
         struct source *s = &src[i];
