@@ -2226,6 +2226,21 @@ int prex_next(prex_parser *p, prex_event *ev)
     }
 }
 
+/* Clears the error after recovery and goes on in state. The metric point
+ * stays open, so that its next lines are not reported as interleaved with
+ * it, but it is not checked when it ends: the line that failed may be the
+ * one the checks look for. Returns 0. */
+static int recovered(prex_parser *p, int state)
+{
+    p->_state = state;
+    p->_err.code = PREX_E_OK;
+    p->_err.msg = prex_strerror(PREX_E_OK);
+    p->_detail[0] = 0;
+    p->_mflags |= MF_BROKEN;
+    p->_lastsn = 0;
+    return 0;
+}
+
 int prex_parser_recover(prex_parser *p)
 {
     const char *start, *lim, *nl;
@@ -2250,13 +2265,7 @@ int prex_parser_recover(prex_parser *p)
             /* the line will never fit the caller's buffer: drop what is
              * here and skip the rest of the line as it arrives */
             p->_pos = p->_len;
-            p->_state = ST_SKIPLINE;
-            p->_err.code = PREX_E_OK;
-            p->_err.msg = prex_strerror(PREX_E_OK);
-            p->_detail[0] = 0;
-            p->_mflags |= MF_BROKEN;
-            p->_lastsn = 0;
-            return 0;
+            return recovered(p, ST_SKIPLINE);
         }
         if (!p->_finished)
             return PREX_NEED_MORE;
@@ -2266,14 +2275,5 @@ int prex_parser_recover(prex_parser *p)
         p->_line++;
         p->_lsoff = p->_base + p->_pos;
     }
-    p->_state = ST_OK;
-    p->_err.code = PREX_E_OK;
-    p->_err.msg = prex_strerror(PREX_E_OK);
-    p->_detail[0] = 0;
-    /* The metric point stays open, so that its next lines are not
-     * reported as interleaved with it, but it is not checked when it
-     * ends: the line that failed may be the one the checks look for. */
-    p->_mflags |= MF_BROKEN;
-    p->_lastsn = 0;
-    return 0;
+    return recovered(p, ST_OK);
 }
