@@ -59,6 +59,10 @@ int prex__number(const char *s, size_t n, double *v);
  * its length, or 0 when the bytes are not valid UTF-8 (util.c). */
 size_t prex__utf8_next(const unsigned char *s, const unsigned char *e, uint32_t *cp);
 
+/* Copies name p[0..n) into a message buffer out (outsz bytes): at most
+ * max bytes of it, control bytes as '?', "..." when cut (util.c). */
+void prex__show_name(char *out, size_t outsz, const char *p, size_t n, size_t max);
+
 /* The validator's duplicate-series key of a sample event (parse.c). */
 uint64_t prex__series_key(const prex_event *ev);
 

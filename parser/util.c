@@ -170,3 +170,18 @@ size_t prex__utf8_next(const unsigned char *s, const unsigned char *e, uint32_t 
     *cp = v;
     return k + 1;
 }
+
+void prex__show_name(char *out, size_t outsz, const char *p, size_t n, size_t max)
+{
+    size_t i, k = 0, lim = n > max ? max : n;
+
+    for (i = 0; i < lim && k + 4 < outsz; i++) {
+        unsigned char c = (unsigned char)p[i];
+        out[k++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    if (lim < n && k + 4 < outsz) {
+        memcpy(out + k, "...", 3);
+        k += 3;
+    }
+    out[k] = '\0';
+}

@@ -253,17 +253,7 @@ int prex_escape_name(prex_slice name, int label, prex_name_escaping scheme, prex
  * "..." when cut. out holds at least 104 bytes. */
 static void show(char *out, size_t outsz, const char *p, size_t n)
 {
-    size_t i, k = 0, max = n > 96 ? 96 : n;
-
-    for (i = 0; i < max && k + 4 < outsz; i++) {
-        unsigned char c = (unsigned char)p[i];
-        out[k++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    if (max < n && k + 4 < outsz) {
-        memcpy(out + k, "...", 3);
-        k += 3;
-    }
-    out[k] = '\0';
+    prex__show_name(out, outsz, p, n, 96);
 }
 
 /* Grows the array whose pointer is at arrp (elements of size elem, *cap

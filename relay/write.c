@@ -260,22 +260,6 @@ static int slice_eq(prex_slice a, const char *p, size_t n)
 
 /* MARK: errors */
 
-/* Copies a name into a message buffer: at most 64 bytes, control bytes as
- * '?', "..." when cut. */
-static void show_name(char *out, size_t outsz, const char *p, size_t n)
-{
-    size_t i, k = 0, max = n > 64 ? 64 : n;
-
-    for (i = 0; i < max && k + 4 < outsz; i++) {
-        unsigned char c = (unsigned char)p[i];
-        out[k++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    if (max < n && k + 4 < outsz) {
-        memcpy(out + k, "...", 3);
-        k += 3;
-    }
-    out[k] = '\0';
-}
 
 /* Records error code at input line with a printf-formatted detail and
  * returns code. Errors are sticky: the first one stays. */
@@ -389,7 +373,7 @@ static int register_name(prex_writer *w, prex_slice name, int renamed)
         e = &w->_tab[i];
         if (e->_hash != h || !slice_eq(name, w->_names.ptr + e->_off, e->_len))
             continue;
-        show_name(shown, sizeof shown, name.ptr, name.len);
+        prex__show_name(shown, sizeof shown, name.ptr, name.len, 64);
         memcpy(w->_errname, shown, strlen(shown) + 1);
         w->_err.prev_source = e->_source;
         w->_err.prev_line = e->_line;
