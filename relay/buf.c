@@ -99,6 +99,22 @@ ssize_t prex_buf_read(prex_buf *b, int fd, size_t chunk)
     return n;
 }
 
+int prex_write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 void prex_buf_consume(prex_buf *b, size_t n)
 {
     assert(n <= b->len);

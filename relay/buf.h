@@ -77,6 +77,10 @@ void prex_buf_incr_len(prex_buf *b, size_t n);
  */
 ssize_t prex_buf_read(prex_buf *b, int fd, size_t chunk);
 
+/* Writes all of p[0..n) to fd, retrying after EINTR and short writes.
+ * Returns 0, or -1 (errno set by write()). */
+int prex_write_all(int fd, const char *p, size_t n);
+
 /*
  * Drops the first n bytes: moves the tail [n, len) to the front (memmove),
  * len -= n, and writes the NUL. Requires n <= len (asserted). The

@@ -2061,23 +2061,6 @@ static int check_body(struct run *r, prex_format fmt, uint64_t *bytes,
     return rc;
 }
 
-/* Writes all of buf to fd. Returns 0 or -1 (errno set). */
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Logs what was delivered to sink and what was left out on purpose (the
  * merge table's and the writer's counts). Stripped timestamps get one
  * warning per process (agent mode would repeat it every run), then only
@@ -2278,7 +2261,7 @@ static int deliver_stdout(struct run *r, prex_format fmt)
     render_init(&rd, r, fmt);
     rc = render_restart(&rd);
     while (rc == 0 && (rc = render_next(&rd)) > 0) {
-        rc = write_all(STDOUT_FILENO, rd.out.ptr, rd.out.len);
+        rc = prex_write_all(STDOUT_FILENO, rd.out.ptr, rd.out.len);
         if (rc != 0)
             fprintf(stderr, PROG ": error: cannot write to standard output: %s\n",
                     strerror(errno));

@@ -10,25 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "textfile.h"
-
-/* Writes all of buf to fd, retrying on EINTR and short writes.
- * Returns 0 or -1 (errno set). */
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 /* The process's umask, read without changing it for longer than two
  * calls (there is no other portable way). */
@@ -126,7 +109,7 @@ int prex_textfile_open(prex_textfile *t, const char *path, char *err, size_t err
 int prex_textfile_append(prex_textfile *t, const char *data, size_t len, char *err,
                          size_t errlen)
 {
-    if (write_all(t->fd, data, len) != 0)
+    if (prex_write_all(t->fd, data, len) != 0)
         return failed(t, "cannot write the temporary file", err, errlen);
     return 0;
 }
