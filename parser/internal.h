@@ -63,6 +63,11 @@ size_t prex__utf8_next(const unsigned char *s, const unsigned char *e, uint32_t 
  * max bytes of it, control bytes as '?', "..." when cut (util.c). */
 void prex__show_name(char *out, size_t outsz, const char *p, size_t n, size_t max);
 
+/* The characters (code points) of an exemplar's label names and values
+ * as OpenMetrics counts them against its 128 limit: raw slices, where
+ * \\ \" and \n count as one (util.c). */
+size_t prex__exemplar_chars(const prex_exemplar *ex);
+
 /* The validator's duplicate-series key of a sample event (parse.c). */
 uint64_t prex__series_key(const prex_event *ev);
 

@@ -1265,31 +1265,6 @@ uint64_t prex__series_key(const prex_event *ev)
     return mix64(h ^ hash_slice(ev->name, ev->name_esc, SEED_SAMPLE));
 }
 
-/* Counts code points of the exemplar's label names and values. */
-static size_t exemplar_chars(const prex_exemplar *ex)
-{
-    size_t i, j, n = 0;
-    for (i = 0; i < ex->nlabels; i++) {
-        const prex_slice *sl[2] = { &ex->labels[i].name, &ex->labels[i].value };
-        for (j = 0; j < 2; j++) {
-            size_t k;
-            for (k = 0; k < sl[j]->len; k++) {
-                unsigned char ch = (unsigned char)sl[j]->ptr[k];
-                if ((ch & 0xc0) == 0x80)
-                    continue;
-                /* \\ \" \n decode to one character; any other pair
-                 * stays two (OpenMetrics keeps it as written) */
-                if (ch == '\\' && k + 1 < sl[j]->len &&
-                    (sl[j]->ptr[k + 1] == '\\' || sl[j]->ptr[k + 1] == '"' ||
-                     sl[j]->ptr[k + 1] == 'n'))
-                    k++;
-                n++;
-            }
-        }
-    }
-    return n;
-}
-
 static int is_integer(double v)
 {
     return isfinite(v) && floor(v) == v;
@@ -1420,7 +1395,7 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
               (is_hist(t) && sfx == PREX_SUFFIX_BUCKET)))
             return fail(c, c->at_exemplar, PREX_E_EXEMPLAR_PLACE,
                         "exemplars are allowed only on counter _total and histogram _bucket samples");
-        if (exemplar_chars(&ev->exemplar) > 128)
+        if (prex__exemplar_chars(&ev->exemplar) > 128)
             return fail(c, c->at_exemplar, PREX_E_EXEMPLAR_LENGTH,
                         "exemplar label names and values exceed 128 characters");
     }

@@ -185,3 +185,27 @@ void prex__show_name(char *out, size_t outsz, const char *p, size_t n, size_t ma
     }
     out[k] = '\0';
 }
+
+size_t prex__exemplar_chars(const prex_exemplar *ex)
+{
+    size_t i, j, n = 0;
+    for (i = 0; i < ex->nlabels; i++) {
+        const prex_slice *sl[2] = { &ex->labels[i].name, &ex->labels[i].value };
+        for (j = 0; j < 2; j++) {
+            size_t k;
+            for (k = 0; k < sl[j]->len; k++) {
+                unsigned char ch = (unsigned char)sl[j]->ptr[k];
+                if ((ch & 0xc0) == 0x80)
+                    continue;
+                /* \\ \" \n decode to one character; any other pair
+                 * stays two (OpenMetrics keeps it as written) */
+                if (ch == '\\' && k + 1 < sl[j]->len &&
+                    (sl[j]->ptr[k + 1] == '\\' || sl[j]->ptr[k + 1] == '"' ||
+                     sl[j]->ptr[k + 1] == 'n'))
+                    k++;
+                n++;
+            }
+        }
+    }
+    return n;
+}

@@ -992,26 +992,83 @@ static int needs_escape(const prex_merge *m, prex_slice name, int label)
            !(label ? prex_is_legacy_label_name(name) : prex_is_legacy_metric_name(name));
 }
 
-/* Copies an exemplar (its label array; slices stay where they point) into
- * the arena. Returns it or NULL (out of memory). */
-static prex_exemplar *copy_exemplar(prex_merge *m, const prex_exemplar *ex)
+/* Decodes a raw slice into the per-push arena when it has escapes. */
+static int decoded(prex_merge *m, prex_slice raw, int esc, prex_slice *out)
+{
+    char *p;
+
+    if (!esc) {
+        *out = raw;
+        return 0;
+    }
+    p = arena8(m, raw.len);
+    if (!p)
+        return -1;
+    out->ptr = p;
+    out->len = prex_unescape(raw, p);
+    return 0;
+}
+
+/*
+ * Copies an exemplar (its label array; slices stay where they point) into
+ * the arena as *out. With PREX_MERGE_LEGACY_NAMES a label name that is not
+ * a legacy name is escaped (the copy then points at the escaped name), or
+ * the exemplar is dropped when names are not escaped, when two names
+ * escape alike or when the escaped set passes OpenMetrics' 128 characters:
+ * the series keeps its value either way.
+ * Returns 0, 1 (dropped) or -1 (out of memory).
+ */
+static int take_exemplar(prex_merge *m, const prex_exemplar *ex, prex_exemplar **out)
 {
     prex_exemplar *c = arena8(m, sizeof *c);
-    prex_label *l;
+    prex_label *l = NULL;
+    size_t i, j;
+    int escaped = 0;
 
     if (!c)
-        return NULL;
+        return -1;
     *c = *ex;
+    c->labels = NULL;
     if (ex->nlabels) {
         l = arena8(m, ex->nlabels * sizeof *l);
         if (!l)
-            return NULL;
+            return -1;
         memcpy(l, ex->labels, ex->nlabels * sizeof *l);
         c->labels = l;
-    } else {
-        c->labels = NULL;
     }
-    return c;
+    for (i = 0; (m->_flags & PREX_MERGE_LEGACY_NAMES) && i < ex->nlabels; i++) {
+        prex_slice name;
+        char *copy;
+
+        if (!l[i].name_esc && prex_is_legacy_label_name(l[i].name))
+            continue;
+        if (m->_escaping == PREX_ESCAPE_NONE)
+            return 1;
+        if (decoded(m, l[i].name, l[i].name_esc, &name) != 0)
+            return -1;
+        if (!utf8_valid(name.ptr, name.len))
+            return 1;
+        if (prex_escape_name(name, 1, m->_escaping, &m->_tmp2) != 0)
+            return -1;
+        copy = copy8(m, m->_tmp2.ptr, m->_tmp2.len);
+        if (!copy)
+            return -1;
+        l[i].name.ptr = copy;
+        l[i].name.len = m->_tmp2.len;
+        l[i].name_esc = 0;
+        escaped = 1;
+        m->stats.escaped_names++;
+    }
+    if (escaped) {
+        for (i = 0; i < ex->nlabels; i++)
+            for (j = i + 1; j < ex->nlabels; j++)
+                if (slice_eq(l[i].name, l[j].name.ptr, l[j].name.len))
+                    return 1;
+        if (prex__exemplar_chars(c) > 128)
+            return 1;
+    }
+    *out = c;
+    return 0;
 }
 
 /*
@@ -1036,7 +1093,7 @@ static int add_series(prex_merge *m, unsigned src, const prex_event *ev, prex_sl
     uint64_t line = ev->line;
     double key = 0;
     int haskey = 0, hasts = 0, wide = 0;
-    const prex_exemplar *ex = NULL;
+    prex_exemplar *ex = NULL;
     series *s;
 
     m->stats.series_in++;
@@ -1168,10 +1225,14 @@ static int add_series(prex_merge *m, unsigned src, const prex_event *ev, prex_sl
             hasts = 1;
     }
     if (ev->has_exemplar) {
+        int r = 1;
+
         if ((m->_flags & PREX_MERGE_EXEMPLARS) &&
             (ttype == PREX_TYPE_COUNTER || (ttype == PREX_TYPE_HISTOGRAM && role == PREX_SUFFIX_BUCKET)))
-            ex = &ev->exemplar;
-        else
+            r = take_exemplar(m, &ev->exemplar, &ex);
+        if (r < 0)
+            return oom(m);
+        if (r > 0)
             m->stats.dropped_exemplars++;
     }
 
@@ -1232,13 +1293,8 @@ static int add_series(prex_merge *m, unsigned src, const prex_event *ev, prex_sl
             memcpy(tail, &key, 8);
             tail += 8;
         }
-        if (ex) {
-            prex_exemplar *c = copy_exemplar(m, ex);
-
-            if (!c)
-                return oom(m);
-            memcpy(tail, &c, sizeof c);
-        }
+        if (ex)
+            memcpy(tail, &ex, sizeof ex);
     }
     s->vraw = ev->value_raw.ptr;
     s->vlen = (uint32_t)ev->value_raw.len;
@@ -1251,23 +1307,6 @@ static int add_series(prex_merge *m, unsigned src, const prex_event *ev, prex_sl
                          (wide ? S_WIDE : 0));
     m->_parts[part].nseries++;
     m->_nseries++;
-    return 0;
-}
-
-/* Decodes a raw slice into the per-push arena when it has escapes. */
-static int decoded(prex_merge *m, prex_slice raw, int esc, prex_slice *out)
-{
-    char *p;
-
-    if (!esc) {
-        *out = raw;
-        return 0;
-    }
-    p = arena8(m, raw.len);
-    if (!p)
-        return -1;
-    out->ptr = p;
-    out->len = prex_unescape(raw, p);
     return 0;
 }
 

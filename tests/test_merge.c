@@ -771,6 +771,68 @@ static void test_escaping_merges(void)
     fx_free(&f);
 }
 
+/* Exemplar label names follow the series' names: escaped with them, or
+ * the exemplar (not the series) dropped when they cannot be written. */
+static void test_escaping_exemplars(void)
+{
+    static const char *om =
+        "# TYPE a counter\na_total 1 # {\"k.1\"=\"x\",ok=\"y\"} 1\n"
+        "# TYPE b counter\nb_total 2 # {\"k.1\"=\"x\",k_1=\"y\"} 1\n"
+        "# TYPE c counter\nc_total 3 # {\"k\\\"q\"=\"x\"} 1\n"
+        "# EOF\n";
+    static const char *const schemes[] = { "underscores", "values", "drop" };
+    static const char *const want[] = {
+        "a_total 1 # {k_1=\"x\",ok=\"y\"} 1\n",
+        "a_total 1 # {U__k_2e_1=\"x\",ok=\"y\"} 1\n",
+        "a_total 1\n",
+    };
+    static const char *const want_c[] = {
+        "c_total 3 # {k_q=\"x\"} 1\n",
+        "c_total 3 # {U__k_22_q=\"x\"} 1\n",
+        "c_total 3\n",
+    };
+    /* the dropped exemplars of each scheme: b's names escape alike under
+     * underscores; every non-legacy name drops under drop */
+    static const size_t dropped[] = { 1, 0, 3 };
+    prex_name_escaping esc[] = { PREX_ESCAPE_UNDERSCORES, PREX_ESCAPE_VALUES, PREX_ESCAPE_NONE };
+    size_t i;
+    char long_ex[400];
+    fixture f;
+
+    for (i = 0; i < 3; i++) {
+        fx_init(&f, NULL, PREX_MERGE_LEGACY_NAMES | PREX_MERGE_EXEMPLARS, AB);
+        prex_merge_set_escaping(&f.m, esc[i]);
+        fx_feed(&f, 0, om);
+        fx_feed(&f, 1, "# TYPE d gauge\nd 1\n");
+        CU_ASSERT_EQUAL(prex_merge_finish(&f.m), 0);
+        CU_ASSERT_EQUAL(fx_write(&f, OM), 0);
+        PREX_CHECK(strstr(f.out.ptr, want[i]) != NULL, "%s: no '%s' in\n%s", schemes[i], want[i],
+                   f.out.ptr);
+        PREX_CHECK(strstr(f.out.ptr, want_c[i]) != NULL, "%s: no '%s' in\n%s", schemes[i],
+                   want_c[i], f.out.ptr);
+        CU_ASSERT_PTR_NOT_NULL(strstr(f.out.ptr, "b_total 2"));
+        PREX_CHECK(f.m.stats.dropped_exemplars == dropped[i], "%s: %llu exemplars dropped",
+                   schemes[i], (unsigned long long)f.m.stats.dropped_exemplars);
+        CU_ASSERT_EQUAL(prex_merge_issue_count(&f.m), 0);
+        fx_free(&f);
+    }
+
+    /* values escaping that takes the set past 128 characters drops it */
+    snprintf(long_ex, sizeof long_ex,
+             "# TYPE a counter\na_total 1 # {\"%s\"=\"%s\"} 1\n# EOF\n",
+             "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t", /* 39 characters */
+             "0123456789012345678901234567890123456789012345678901234567890123456789");
+    fx_init(&f, NULL, PREX_MERGE_LEGACY_NAMES | PREX_MERGE_EXEMPLARS, AB);
+    prex_merge_set_escaping(&f.m, PREX_ESCAPE_VALUES);
+    fx_feed(&f, 0, long_ex);
+    fx_feed(&f, 1, "# TYPE d gauge\nd 1\n");
+    CU_ASSERT_EQUAL(prex_merge_finish(&f.m), 0);
+    CU_ASSERT_EQUAL(fx_write(&f, OM), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(f.out.ptr, "a_total 1\n"));
+    CU_ASSERT_EQUAL(f.m.stats.dropped_exemplars, 1);
+    fx_free(&f);
+}
+
 static void test_source_label(void)
 {
     fixture f;
@@ -1436,6 +1498,7 @@ static CU_TestInfo merge_tests[] = {
     {"label_cleanup", test_label_cleanup},
     {"escape_name_vectors", test_escape_name_vectors},
     {"escaping_merges", test_escaping_merges},
+    {"escaping_exemplars", test_escaping_exemplars},
     {"no_valid_name", test_no_valid_name},
     {"source_label", test_source_label},
     {"constant_labels", test_constant_labels},
