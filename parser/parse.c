@@ -26,6 +26,14 @@
 #define PREX_SIMD_SSE2 1
 #endif
 
+#if defined(__GNUC__)
+#define PREX_NOINLINE __attribute__((noinline))
+#define PREX_INLINE inline __attribute__((always_inline))
+#else
+#define PREX_INLINE inline
+#define PREX_NOINLINE
+#endif
+
 /* MARK: state constants */
 
 enum { ST_OK = 0, ST_ERROR, ST_SAWEOF, ST_DONE, ST_SKIPLINE };
@@ -81,7 +89,7 @@ static uint64_t hword(uint64_t h, uint64_t w)
 
 /* Folds b[0..n) into a seed, without the final avalanche (fold_slice()
  * callers mix the result themselves). */
-static uint64_t fold_bytes(const unsigned char *b, size_t n, uint64_t seed)
+static PREX_INLINE uint64_t fold_bytes(const unsigned char *b, size_t n, uint64_t seed)
 {
     uint64_t h = seed, w;
     size_t len = n;
@@ -119,14 +127,12 @@ static uint64_t fold_bytes(const unsigned char *b, size_t n, uint64_t seed)
  * never need to hash alike: the escaped (rare) kind is decoded chunk by
  * chunk and folded word by word.
  */
-static uint64_t fold_slice(prex_slice sl, int esc, uint64_t seed)
+static PREX_NOINLINE uint64_t fold_escaped(prex_slice sl, uint64_t seed)
 {
     unsigned char out[256 + 8];
     uint64_t h = seed ^ 0x5bd1e9955bd1e995ull, w;
     size_t i = 0, o = 0, total = 0;
 
-    if (!esc)
-        return fold_bytes((const unsigned char *)sl.ptr, sl.len, seed);
     while (i < sl.len) {
         char c = sl.ptr[i++];
         if (c == '\\' && i < sl.len) {
@@ -157,6 +163,15 @@ static uint64_t fold_slice(prex_slice sl, int esc, uint64_t seed)
         h = hword(h, w);
     }
     return h ^ total;
+}
+
+/* The common case (no escapes) inline; the escaped kind out of line, so
+ * callers do not pay for its buffer. */
+static PREX_INLINE uint64_t fold_slice(prex_slice sl, int esc, uint64_t seed)
+{
+    if (!esc)
+        return fold_bytes((const unsigned char *)sl.ptr, sl.len, seed);
+    return fold_escaped(sl, seed);
 }
 
 /* The hash of a raw slice's decoded bytes: fold_slice() and a full
@@ -642,23 +657,75 @@ static int lex_label_name(lctx *c)
     return PREX__T_LNAME;
 }
 
+/*
+ * Finds the first byte in [p, lim) that is not a metric-name byte
+ * [A-Za-z0-9_:]. Returns lim when there is none; reads nothing at or past
+ * lim. The SSE2 variant classifies 16 bytes per step (letters by range
+ * after folding case, digits by range, '_' and ':' by equality); the
+ * scalar twin looks each byte up in namech[]. Metric names are long
+ * (20 to 40 bytes is common), label names short, so only the line-start
+ * name is scanned this way.
+ */
+#ifdef PREX_SIMD_SSE2
+static const unsigned char *scan_metric_name(const unsigned char *p, const unsigned char *lim,
+                                             int *colons)
+{
+    const __m128i case_bit = _mm_set1_epi8(0x20), us = _mm_set1_epi8('_');
+    const __m128i colon = _mm_set1_epi8(':');
+    /* x + (0x80 - lo) < -128 + width, signed: lo <= x < lo + width */
+    const __m128i abias = _mm_set1_epi8((char)(0x80 - 'a')), alim = _mm_set1_epi8(-128 + 26);
+    const __m128i dbias = _mm_set1_epi8((char)(0x80 - '0')), dlim = _mm_set1_epi8(-128 + 10);
+    unsigned seen = 0;
+
+    while (lim - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i alpha = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, case_bit), abias), alim);
+        __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(v, dbias), dlim);
+        __m128i col = _mm_cmpeq_epi8(v, colon);
+        __m128i other = _mm_or_si128(_mm_cmpeq_epi8(v, us), col);
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, digit), other));
+        unsigned cm = (unsigned)_mm_movemask_epi8(col);
+
+        if (mask != 0xffff) {
+            unsigned stop = (unsigned)__builtin_ctz(~mask);
+            *colons = (seen | (cm & ((1u << stop) - 1))) != 0;
+            return p + stop;
+        }
+        seen |= cm;
+        p += 16;
+    }
+    while (p < lim && namech[*p])
+        seen |= namech[*p++] & 4;
+    *colons = seen != 0;
+    return p;
+}
+#else
+static const unsigned char *scan_metric_name(const unsigned char *p, const unsigned char *lim,
+                                             int *colons)
+{
+    unsigned seen = 0;
+
+    while (p < lim && namech[*p])
+        seen |= namech[*p++] & 4;
+    *colons = seen != 0;
+    return p;
+}
+#endif
+
 /* Lexes the first token of a line: a metric name (with ':' an IDENT,
  * without an LNAME, exactly as the lexer's maximal munch would) without a
  * lexer call, anything else through the lexer. */
 static int lex_line_start(lctx *c)
 {
-    const unsigned char *s = (const unsigned char *)c->lx.cur, *e = s;
-    unsigned all;
+    const unsigned char *s = (const unsigned char *)c->lx.cur, *e;
+    int colons;
 
-    if (!(namech[*e] & 5))
+    if (!(namech[*s] & 5))
         return lex(c, PREX__C_GEN);
-    all = namech[*e];
-    while (namech[*++e])
-        all |= namech[*e];
-    /* the sentinel NUL stops the loop at the limit at the latest */
+    e = scan_metric_name(s, (const unsigned char *)c->lx.lim, &colons);
     c->lx.tok = (const char *)s;
     c->lx.cur = (const char *)e;
-    return (all & 4) ? PREX__T_IDENT : PREX__T_LNAME;
+    return colons ? PREX__T_IDENT : PREX__T_LNAME;
 }
 
 /* Takes the '{' at the cursor (the caller saw it) as a token. */
@@ -684,6 +751,53 @@ static int lex_string(lctx *c)
         }
     }
     return lex_skip(c);
+}
+
+/*
+ * Fast paths for the tokens after a sample's labels, each giving exactly
+ * what the lexer would in VAL, or calling it:
+ *   lex_value: a number of plain digits with an optional fraction that a
+ *   space or line end follows (INT or FLOAT; anything longer, signed or
+ *   special goes to the lexer, whose maximal munch may make it a WORD);
+ *   lex_val_next: a line end or a single space not followed by a blank.
+ */
+static int lex_value(lctx *c)
+{
+    const char *s = c->lx.cur, *e = s;
+    int tok = PREX__T_INT;
+
+    while ((unsigned)(*e - '0') < 10)
+        e++;
+    if (e == s)
+        return lex(c, PREX__C_VAL);
+    if (*e == '.') {
+        tok = PREX__T_FLOAT;
+        while ((unsigned)(*++e - '0') < 10)
+            ;
+    }
+    /* the sentinel at the limit is neither */
+    if (*e != ' ' && *e != '\n')
+        return lex(c, PREX__C_VAL);
+    c->lx.tok = s;
+    c->lx.cur = e;
+    return tok;
+}
+
+static int lex_val_next(lctx *c)
+{
+    const char *s = c->lx.cur;
+
+    if (*s == '\n' && s < c->lx.lim) {
+        c->lx.tok = s;
+        c->lx.cur = s + 1;
+        return PREX__T_NL;
+    }
+    if (*s == ' ' && s[1] != ' ' && s[1] != '\t' && s < c->lx.lim) {
+        c->lx.tok = s;
+        c->lx.cur = s + 1;
+        return PREX__T_BLANK;
+    }
+    return lex(c, PREX__C_VAL);
 }
 
 /* OpenMetrics: the token must be exactly one space. */
@@ -1609,20 +1723,20 @@ static int sample_line(lctx *c, int tok, prex_event *ev)
         if (!ev->name.ptr)
             return fail(c, at_name, PREX_E_NAME, "no metric name: write it before '{' or quoted inside");
         if (om) {
-            tok = lex(c, PREX__C_VAL);
+            tok = lex_val_next(c);
             if (om_space(c, tok, "the value") < 0)
                 return PREX_ERROR;
         } else if (peek(c) == ' ' || peek(c) == '\t') {
-            lex(c, PREX__C_VAL);
+            lex_val_next(c);
         }
     }
 
-    tok = lex(c, PREX__C_VAL);
+    tok = lex_value(c);
     at_value = c->lx.tok;
     if (value_token(c, tok, "sample value", &ev->value, &ev->value_raw) < 0)
         return PREX_ERROR;
 
-    tok = lex(c, PREX__C_VAL);
+    tok = lex_val_next(c);
     if (tok == PREX__T_BLANK) {
         const char *blank = c->lx.tok;
         int single = c->lx.cur - blank == 1 && *blank == ' ';

@@ -3,7 +3,9 @@
  * acceptance inside quoted strings and OpenMetrics text, checked against
  * an independent validator over every 1- and 2-byte sequence and a dense
  * sample of 3- and 4-byte ones, and every byte value in every token
- * position (the lexer must always advance and never read past the end).
+ * position (the lexer must always advance and never read past the end),
+ * and the parser's own fast paths for names and values against the
+ * lexer's tokens.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 
 #include <CUnit/CUnit.h>
 
+#include "internal.h"
 #include "prex.h"
 #include "testlib.h"
 
@@ -56,17 +59,27 @@ static int utf8_valid(const unsigned char *s, size_t n)
     return 1;
 }
 
-/* Parses buf (NUL-terminated copy made here) to the end; returns the last
- * result and the error code through *code. */
-static int parse_all(const char *in, size_t n, prex_format fmt, int *code)
+/* A NUL-terminated heap copy of in[0..n) of exactly n + 1 bytes, so that
+ * the sanitizer build sees any read past it. */
+static char *exact_copy(const char *in, size_t n)
 {
     char *buf = malloc(n + 1);
+
+    CU_ASSERT_FATAL(buf != NULL);
+    memcpy(buf, in, n);
+    buf[n] = 0;
+    return buf;
+}
+
+/* Parses in[0..n) to the end; returns the last result and the error code
+ * through *code. */
+static int parse_all(const char *in, size_t n, prex_format fmt, int *code)
+{
+    char *buf = exact_copy(in, n);
     prex_parser p;
     prex_event ev;
     int rc;
 
-    memcpy(buf, in, n);
-    buf[n] = 0;
     prex_parser_init(&p, buf, n, fmt, 0);
     prex_finish(&p);
     while ((rc = prex_next(&p, &ev)) > 0 && rc != PREX_EV_EOF)
@@ -209,9 +222,138 @@ static void test_every_byte(void)
     CU_ASSERT(bad == 0);
 }
 
+/* The lexer's token at buf[at..) in condition cond: its kind, *len its
+ * length. buf is NUL-terminated at n. */
+static int lex_at(const char *buf, size_t n, size_t at, int cond, size_t *len)
+{
+    prex__lexer lx;
+    int tok;
+
+    lx.cur = buf + at;
+    lx.lim = buf + n;
+    lx.tok = lx.cur;
+    tok = prex__lex(&lx, cond);
+    *len = (size_t)(lx.cur - lx.tok);
+    return tok;
+}
+
+/* Parses one sample line (text); returns the rc and the event's name and
+ * value token lengths when it parsed, the error's code and column when it
+ * did not. */
+static int parse_sample(const char *in, size_t n, size_t *name_len, size_t *value_len,
+                        int *code, size_t *column)
+{
+    char *buf = exact_copy(in, n);
+    prex_parser p;
+    prex_event ev;
+    int rc;
+
+    prex_parser_init(&p, buf, n, PREX_FORMAT_TEXT, 0);
+    prex_finish(&p);
+    rc = prex_next(&p, &ev);
+    if (rc == PREX_EV_SAMPLE) {
+        *name_len = ev.name.len;
+        *value_len = ev.value_raw.len;
+    } else {
+        *code = prex_parser_error(&p)->code;
+        *column = (size_t)prex_parser_error(&p)->column;
+    }
+    prex_parser_free(&p);
+    free(buf);
+    return rc;
+}
+
+/*
+ * The parser reads a line's metric name (16 bytes at a time where SIMD is
+ * compiled in, a byte at a time in the scalar twin) and plain values
+ * without the lexer; whatever follows, it must take exactly the lexer's
+ * token: names of 1 to 40 bytes, with or without a ':', then every byte
+ * value; values of several shapes, then every byte value.
+ */
+static void test_fast_paths(void)
+{
+    static const char *const values[] = { "0", "7", "12", "1.5", "1.", "007", "123456789012",
+                                          "3.25", "10.000001" };
+    static const char pad[] = "padding_padding_padding_padding_padding 2\n";
+    char in[128], name[48];
+    size_t len, i, k, lexlen, pname, pvalue, col;
+    unsigned b;
+    int tok, rc, code, bad = 0;
+
+    for (len = 1; len <= 40; len++) {
+        for (k = 0; k <= len; k++) { /* k == len: no ':' */
+            for (i = 0; i < len; i++)
+                name[i] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789"
+                    [(len * 7 + i * 13) % (i ? 63 : 53)];
+            if (k < len)
+                name[k] = ':';
+            for (b = 0; b < 256; b++) {
+                size_t n = len + 4 + sizeof pad - 1;
+
+                /* a next line, so that 16-byte steps reach the name's end */
+                memcpy(in, name, len);
+                in[len] = (char)b;
+                memcpy(in + len + 1, " 1\n", 3);
+                memcpy(in + len + 4, pad, sizeof pad);
+                tok = lex_at(in, n, 0, PREX__C_GEN, &lexlen);
+                rc = parse_sample(in, n, &pname, &pvalue, &code, &col);
+                if (rc != PREX_EV_SAMPLE && rc != PREX_ERROR)
+                    bad++;
+                /* an error comes after the name the lexer sees */
+                if (rc == PREX_ERROR && col <= lexlen) {
+                    if (bad++ < 5)
+                        fprintf(stderr, "name of %zu bytes then 0x%02x: error at column %zu\n",
+                                len, b, col);
+                }
+                if (rc == PREX_EV_SAMPLE &&
+                    ((tok != PREX__T_IDENT && tok != PREX__T_LNAME) || pname != lexlen)) {
+                    if (bad++ < 5)
+                        fprintf(stderr, "name of %zu bytes then 0x%02x: parser %zu, lexer %zu\n",
+                                len, b, pname, lexlen);
+                }
+            }
+        }
+    }
+    for (k = 0; k < sizeof values / sizeof values[0]; k++) {
+        size_t vl = strlen(values[k]);
+
+        for (b = 0; b < 256; b++) {
+            size_t n = 2 + vl + 2 + sizeof pad - 1;
+
+            memcpy(in, "a ", 2);
+            memcpy(in + 2, values[k], vl);
+            in[2 + vl] = (char)b;
+            in[3 + vl] = '\n';
+            memcpy(in + 4 + vl, pad, sizeof pad);
+            tok = lex_at(in, n, 2, PREX__C_VAL, &lexlen);
+            rc = parse_sample(in, n, &pname, &pvalue, &code, &col);
+            if (rc != PREX_EV_SAMPLE && rc != PREX_ERROR)
+                bad++;
+            /* a value the lexer does not read as a number is a VALUE
+             * error at the value; any other error comes after it */
+            if ((tok == PREX__T_INT || tok == PREX__T_FLOAT)
+                    ? rc == PREX_ERROR && col <= 2 + lexlen
+                    : rc != PREX_ERROR || code != PREX_E_VALUE || col != 3) {
+                if (bad++ < 5)
+                    fprintf(stderr, "value '%s' then 0x%02x: rc %d, %s at column %zu (token %d)\n",
+                            values[k], b, rc, rc == PREX_ERROR ? prex_errname(code) : "-", col,
+                            tok);
+            }
+            if (rc == PREX_EV_SAMPLE &&
+                ((tok != PREX__T_INT && tok != PREX__T_FLOAT) || pvalue != lexlen)) {
+                if (bad++ < 5)
+                    fprintf(stderr, "value '%s' then 0x%02x: parser %zu, lexer %zu (token %d)\n",
+                            values[k], b, pvalue, lexlen, tok);
+            }
+        }
+    }
+    CU_ASSERT(bad == 0);
+}
+
 static CU_TestInfo lexer_tests[] = {
     {"utf8_strings", test_utf8_strings},
     {"every_byte", test_every_byte},
+    {"fast_paths", test_fast_paths},
     CU_TEST_INFO_NULL,
 };
 
