@@ -2088,6 +2088,7 @@ void prex_parser_init(prex_parser *p, const char *buf, size_t len,
 
 void prex_parser_set_limits(prex_parser *p, const prex_limits *lim)
 {
+    p->_lineok = 0; /* known for the old max_line only */
     p->_lim.max_line = lim->max_line ? lim->max_line : (size_t)-1;
     p->_lim.max_labels = lim->max_labels && lim->max_labels < PREX_MAX_LABELS
                              ? lim->max_labels : PREX_MAX_LABELS;
@@ -2232,14 +2233,23 @@ int prex_next(prex_parser *p, prex_event *ev)
             fail(&c, start, PREX_E_AFTER_EOF, "nothing may follow '# EOF'");
             return sticky(p);
         }
-        if (p->_lim.max_line < (size_t)(lim - start)) {
+        if (p->_lim.max_line < (size_t)(lim - start) &&
+            p->_base + (uint64_t)(start - p->_buf) >= p->_lineok) {
             /* the length first: an over-long line fails the same way
-             * however it was cut into chunks, and leaves no trace */
+             * however it was cut into chunks, and leaves no trace. The
+             * last newline of the max_line + 1 bytes from here ends a
+             * line, and every line that starts before it is shorter than
+             * the window: one search covers all of them. */
             size_t max = p->_lim.max_line;
-            if (!memchr(start, '\n', max + 1)) {
+            const char *nl = start + max + 1;
+
+            while (nl > start && nl[-1] != '\n')
+                nl--;
+            if (nl == start) {
                 fail(&c, start + max, PREX_E_LIMIT_LINE, "line longer than %zu bytes", max);
                 return sticky(p);
             }
+            p->_lineok = p->_base + (uint64_t)(nl - p->_buf);
         }
 
         tok = lex_line_start(&c);

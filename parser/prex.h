@@ -310,6 +310,8 @@ typedef struct prex_parser {
     uint64_t _base;       /* stream offset of _buf[0] */
     uint64_t _line;       /* line number at _pos */
     uint64_t _lsoff;      /* stream offset of that line's first byte */
+    uint64_t _lineok;     /* lines starting below this stream offset are
+                           * known to be within max_line */
     int _format;
     unsigned _flags;
     int _finished;

@@ -794,6 +794,15 @@ static void test_limits(void)
     accepts(LIT("a{b=\"ccccc\"} 1\n"), TEXT, 0, &lim, __LINE__); /* 14 bytes */
     expect_error(LIT("x 1\na{b=\"cccccc\"} 1\n"), TEXT, 0, &lim, PREX_E_LIMIT_LINE,
                  2, 15, __LINE__);
+    /* one search covers the lines of a window of max_line + 1 bytes: the
+     * first line after the window's last newline is searched again, long
+     * lines anywhere are caught, a line of exactly max_line passes */
+    expect_error(LIT("a 1\nb 1\nc 1\nd 1\na{b=\"cccccc\"} 1\n"), TEXT, 0, &lim,
+                 PREX_E_LIMIT_LINE, 5, 15, __LINE__);
+    expect_error(LIT("a 1\nb 1\nc{x=\"1234567\"} 1\n"), TEXT, 0, &lim,
+                 PREX_E_LIMIT_LINE, 3, 15, __LINE__);
+    accepts(LIT("a 1\nb 1\nh{b=\"ccccc\"} 1\nc 1\nd{e=\"fffff\"} 1\ng 1\n"), TEXT, 0, &lim,
+            __LINE__);
 
     /* a full buffer without a newline is an error, not PREX_NEED_MORE */
     prex_parser_init(&p, LIT("a{b=\"ccccccccccccccccccccccccc"), TEXT, 0);
