@@ -929,7 +929,25 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
         prex_slice nm;
         unsigned char nesc = 0;
         int quoted;
+        uint64_t h;
 
+        if (!exemplar && n < 16 && p->_lnames[n].len && c->lx.lim - c->lx.cur > 16) {
+            /* the name seen at this position before, and its '=' */
+            const struct prex__lname *k = &p->_lnames[n];
+            uint64_t w0, w1;
+
+            at = c->lx.cur;
+            memcpy(&w0, at, 8);
+            memcpy(&w1, at + 8, 8);
+            if (((w0 ^ k->w[0]) & k->m[0]) == 0 && ((w1 ^ k->w[1]) & k->m[1]) == 0 &&
+                at[k->len] == '=') {
+                nm.ptr = at;
+                nm.len = k->len;
+                h = k->hash;
+                c->lx.cur = at + k->len + 1;
+                goto named;
+            }
+        }
         tok = lex_label_name(c);
         if (tok == PREX__T_RBRACE) {
             if (need_elem && c->om)
@@ -986,13 +1004,28 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
         }
         if (nm.len == 8 && !nesc && memcmp(nm.ptr, "__name__", 8) == 0 && !exemplar)
             return fail(c, at, PREX_E_RESERVED_LABEL, "label name \"__name__\" is reserved");
+        h = fold_slice(nm, nesc, SEED_LABEL); /* label_term() mixes */
+        if (!quoted && !exemplar && n < 16 && nm.len <= 16) {
+            struct prex__lname *k = &p->_lnames[n];
+            unsigned char b[16] = { 0 };
+
+            memcpy(b, nm.ptr, nm.len);
+            memcpy(&k->w[0], b, 8);
+            memcpy(&k->w[1], b + 8, 8);
+            memset(b, 0, sizeof b);
+            memset(b, 0xff, nm.len);
+            memcpy(&k->m[0], b, 8);
+            memcpy(&k->m[1], b + 8, 8);
+            k->hash = h;
+            k->len = nm.len;
+        }
+named:
         if (n >= maxl)
             return fail(c, at, PREX_E_LIMIT_LABELS, "more than %zu labels", maxl);
         slots[n].name = nm;
         slots[n].name_esc = nesc;
         {
             size_t i;
-            uint64_t h = fold_slice(nm, nesc, SEED_LABEL); /* label_term() mixes */
             uint64_t bit = 1ull << (h >> 58); /* top bits: the fold mixes upward */
             nhash[n] = h;
             /* seen: one bit per name seen on the line; the names are

@@ -347,6 +347,13 @@ typedef struct prex_parser {
     prex__set _families;  /* family names and sample names seen */
     prex__set _series;    /* series of the current metric point */
     prex__set _metrics;   /* metrics of the current family */
+    /* the label names last seen at the first positions of a sample's
+     * label set (names of at most 16 bytes): their bytes, masks and fold,
+     * so that a repeated name is matched with two word compares */
+    struct prex__lname {
+        uint64_t w[2], m[2], hash;
+        size_t len;
+    } _lnames[16];
 
     /* large buffers last: prex_parser_init() zeroes everything before them */
     char _fam[PREX_MAX_NAME];

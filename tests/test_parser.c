@@ -780,6 +780,73 @@ static void test_lenient_flags(void)
 
 /* MARK: limits */
 
+/*
+ * The parser matches a label name that repeats at the same position of
+ * the previous samples with two word compares. Names one byte off at
+ * every position, one byte longer or shorter, or followed by a blank,
+ * at the first and the second position, must come out as written (a
+ * third line follows, as the match needs 17 bytes after the name's
+ * start).
+ */
+static void test_label_name_cache(void)
+{
+    static const char base[] = "bcdefghijklmnopqrs"; /* 18 bytes */
+    char in[256], n1[32], n2[32];
+    size_t len, kind;
+    int bad = 0;
+
+    for (len = 1; len <= 17; len++) {
+        for (kind = 0; kind < len + 3; kind++) {
+            size_t l2 = len, pos2;
+            int blank = 0, k, want;
+            prex_parser p;
+            prex_event ev;
+
+            memcpy(n1, base, len);
+            memcpy(n2, base, len);
+            if (kind < len)
+                n2[kind] = 'z';            /* one byte off */
+            else if (kind == len)
+                n2[l2++] = 'z';            /* one longer */
+            else if (kind == len + 1 && len > 1)
+                l2--;                      /* one shorter */
+            else
+                blank = 1;                 /* the same, then a blank */
+            for (pos2 = 0; pos2 < 2; pos2++) {
+                /* the same value: the series differ by the name only, so
+                 * a name matched with the wrong fold is a duplicate */
+                int o = snprintf(in, sizeof in,
+                                 "m{%s%.*s=\"v\"} 1\nm{%s%.*s%s=\"%s\"} 2\npadding_padding_padding 3\n",
+                                 pos2 ? "a=\"1\"," : "", (int)len, n1, pos2 ? "a=\"1\"," : "",
+                                 (int)l2, n2, blank ? " " : "", blank ? "w" : "v");
+                start(&p, in, (size_t)o, TEXT, 0);
+                want = 2;
+                for (k = 0; k < want; k++) {
+                    if (prex_next(&p, &ev) != PREX_EV_SAMPLE) {
+                        if (bad++ < 5)
+                            fprintf(stderr, "label name cache: %s: %s\n", in,
+                                    prex_parser_error(&p)->detail);
+                        break;
+                    }
+                }
+                if (k == want) {
+                    const prex_slice *nm = &ev.labels[pos2].name;
+                    if (ev.nlabels != pos2 + 1 || nm->len != l2 || memcmp(nm->ptr, n2, l2) != 0) {
+                        if (bad++ < 5)
+                            fprintf(stderr, "label name cache: %s", in);
+                    }
+                }
+                prex_parser_free(&p);
+            }
+        }
+    }
+    CU_ASSERT(bad == 0);
+    /* what a repeated name must still fail */
+    EXPECT_ERROR("m{b=\"1\",c=\"2\"} 1\nm{b=\"1\",b=\"2\"} 1\n", TEXT, 0, DUP_LABEL, 2, 9);
+    EXPECT_ERROR("m{b=\"1\"} 1\nm{b=\"1\",c=\"2\",b=\"3\"} 1\n", TEXT, 0, DUP_LABEL, 2, 15);
+    EXPECT_ERROR("m{b=\"1\"} 1\nm{b=\"\\x\"} 1\n", TEXT, 0, ESCAPE, 2, 6);
+}
+
 static void test_limits(void)
 {
     prex_limits lim;
@@ -1399,6 +1466,7 @@ static CU_TestInfo parser_tests[] = {
     {"finish", test_finish},
     {"lenient_flags", test_lenient_flags},
     {"limits", test_limits},
+    {"label_name_cache", test_label_name_cache},
     {"error_positions", test_error_positions},
     {"legacy_names", test_legacy_names},
     {"recover", test_recover},
