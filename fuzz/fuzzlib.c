@@ -613,6 +613,7 @@ int prex_fuzz_om_only_rule(int code)
     case PREX_E_NEGATIVE:
     case PREX_E_NAN_VALUE:
     case PREX_E_BUCKET_VALUE:
+    case PREX_E_COUNT_VALUE:
     case PREX_E_LE:
     case PREX_E_LE_ORDER:
     case PREX_E_QUANTILE:

@@ -1501,7 +1501,7 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
                     return fail(c, at_value, PREX_E_NEGATIVE, "summary _sum and _count cannot be negative");
             }
             if (om && sfx == PREX_SUFFIX_COUNT && !is_integer(ev->value))
-                return fail(c, at_value, PREX_E_VALUE, "summary _count must be an integer");
+                return fail(c, at_value, PREX_E_COUNT_VALUE, "summary _count must be an integer");
         }
         break;
     case PREX_TYPE_HISTOGRAM:
@@ -1656,7 +1656,7 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
             if (v < 0)
                 return fail(c, at_value, PREX_E_NEGATIVE, "a histogram count cannot be negative");
             if (om && !is_integer(v))
-                return fail(c, at_value, PREX_E_VALUE, "a histogram count must be an integer");
+                return fail(c, at_value, PREX_E_COUNT_VALUE, "a histogram count must be an integer");
             if ((p->_mflags & MF_INF) && p->_minf != v)
                 return fail(c, at_value, PREX_E_COUNT_MISMATCH,
                             "the count must equal the +Inf bucket");

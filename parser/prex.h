@@ -241,7 +241,8 @@ typedef struct prex_event {
     X(LIMIT_BYTES,        55, "input larger than the limit") \
     X(LIMIT_NAME,         56, "metric name longer than the limit") \
     X(NO_MEMORY,          57, "out of memory") \
-    X(USAGE,              58, "API misuse")
+    X(USAGE,              58, "API misuse") \
+    X(COUNT_VALUE,        59, "_count value is not an integer")
 
 typedef enum prex_errcode {
 #define PREX_X_ENUM(name, num, desc) PREX_E_##name = num,

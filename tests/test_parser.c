@@ -972,6 +972,11 @@ static void test_error_positions(void)
     /* OpenMetrics: a negative counter value */
     EXPECT_ERROR("# TYPE c counter\nc_total{x=\"y\"} -2\n# EOF\n", OM, 0, NEGATIVE,
                  2, 16);
+    /* OpenMetrics: counts are integers; text takes any float */
+    EXPECT_ERROR("# TYPE s summary\ns_sum 6\ns_count 0.5\n# EOF\n", OM, 0, COUNT_VALUE, 3, 9);
+    EXPECT_ERROR("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 6\nh_count 2.5\n# EOF\n",
+                 OM, 0, COUNT_VALUE, 4, 9);
+    accepts(LIT("# TYPE s summary\ns_sum 6\ns_count 0.5\n"), TEXT, 0, NULL, __LINE__);
     /* checks made when a metric point ends point at its first sample's
      * name, leading blanks included (offset and column must agree) */
     EXPECT_ERROR("# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_count 1\n", TEXT, 0,
