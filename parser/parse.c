@@ -439,11 +439,24 @@ static int to_double(const char *s, size_t n, double *out)
             }
         }
     }
-    if (p < e) /* exponent */
-        exact = 0;
-    if (exact && m < (1ull << 53) && exp10 >= -22) {
+    if (p < e) { /* the exponent: [eE] sign? digits (the lexer checked) */
+        int eneg = 0, x = 0;
+
+        p++;
+        if (*p == '+' || *p == '-')
+            eneg = *p++ == '-';
+        for (; p < e && x < 10000; p++)
+            x = x * 10 + (*p - '0');
+        if (p < e)
+            exact = 0;
+        exp10 += eneg ? -x : x;
+    }
+    /* Clinger's fast path: a mantissa below 2^53 and a power of ten up to
+     * 1e22 are exact doubles, and one multiplication or division of them
+     * is correctly rounded */
+    if (exact && m < (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
         double v = (double)m;
-        v = exp10 < 0 ? v / pow10tab[-exp10] : v;
+        v = exp10 < 0 ? v / pow10tab[-exp10] : v * pow10tab[exp10];
         *out = neg ? -v : v;
         return 0;
     }
@@ -921,6 +934,10 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
     uint64_t exhash[PREX_MAX_LABELS];
     uint64_t *nhash = exemplar ? exhash : c->nhash;
     size_t maxl = p->_lim.max_labels, n = 0;
+    /* names are matched against _lnames for sample labels only, with 17
+     * bytes left before the limit */
+    size_t ncached = exemplar || c->lx.lim - c->lx.cur <= 16 ? 0 : 16;
+    const char *safe = ncached ? c->lx.lim - 16 : c->lx.cur;
     uint64_t seen = 0;
     int tok, need_elem = 0;
 
@@ -931,7 +948,7 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
         int quoted;
         uint64_t h;
 
-        if (!exemplar && n < 16 && p->_lnames[n].len && c->lx.lim - c->lx.cur > 16) {
+        if (n < ncached && c->lx.cur < safe && p->_lnames[n].len) {
             /* the name seen at this position before, and its '=' */
             const struct prex__lname *k = &p->_lnames[n];
             uint64_t w0, w1;

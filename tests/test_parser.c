@@ -847,6 +847,58 @@ static void test_label_name_cache(void)
     EXPECT_ERROR("m{b=\"1\"} 1\nm{b=\"\\x\"} 1\n", TEXT, 0, ESCAPE, 2, 6);
 }
 
+/*
+ * Values are converted without strtod when a mantissa below 2^53 meets a
+ * power of ten up to 1e22 (exponent written or not); the result must be
+ * strtod's, bit for bit, on both sides of every bound.
+ */
+static void test_value_conversion(void)
+{
+    static const char *const mant[] = {
+        "0", "1", "7", "12.5", "0.001", "3.14159", "9007199254740991", "9007199254740992",
+        "9007199254740993", "123456789012345678", "1.7976931348623157", "2.2250738585072014",
+        "4.9406564584124654", "00012", "1.", ".5",
+    };
+    static const char *const sep[] = { "", "e", "E", "e+", "e-", "E-" };
+    char line[96], tok[64];
+    size_t i, j;
+    int x, bad = 0;
+    unsigned r = 12345;
+
+    for (i = 0; i < sizeof mant / sizeof mant[0]; i++) {
+        for (j = 0; j < sizeof sep / sizeof sep[0]; j++) {
+            for (x = 0; x <= 30; x++) {
+                prex_parser p;
+                prex_event ev;
+                double want;
+                int o;
+
+                if (!sep[j][0] && x > 0)
+                    break;
+                if (sep[j][0])
+                    snprintf(tok, sizeof tok, "%s%s%d", mant[i], sep[j], x);
+                else
+                    snprintf(tok, sizeof tok, "%s", mant[i]);
+                if (++r % 3 == 0 && tok[0] != '.') {
+                    memmove(tok + 1, tok, strlen(tok) + 1);
+                    tok[0] = '-';
+                }
+                o = snprintf(line, sizeof line, "a %s\n", tok);
+                want = strtod(tok, NULL);
+                start(&p, line, (size_t)o, TEXT, 0);
+                if (prex_next(&p, &ev) != PREX_EV_SAMPLE ||
+                    memcmp(&ev.value, &want, sizeof want) != 0) {
+                    if (bad++ < 5)
+                        fprintf(stderr, "value %s: parser %.17g, strtod %.17g\n", tok, ev.value,
+                                want);
+                }
+                prex_parser_free(&p);
+            }
+        }
+    }
+    CU_ASSERT(bad == 0);
+}
+
 static void test_limits(void)
 {
     prex_limits lim;
@@ -1471,6 +1523,7 @@ static CU_TestInfo parser_tests[] = {
     {"finish", test_finish},
     {"lenient_flags", test_lenient_flags},
     {"limits", test_limits},
+    {"value_conversion", test_value_conversion},
     {"label_name_cache", test_label_name_cache},
     {"error_positions", test_error_positions},
     {"legacy_names", test_legacy_names},
