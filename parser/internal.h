@@ -68,6 +68,10 @@ void prex__show_name(char *out, size_t outsz, const char *p, size_t n, size_t ma
  * \\ \" and \n count as one (util.c). */
 size_t prex__exemplar_chars(const prex_exemplar *ex);
 
+/* FNV-1a, 64 bits, of p[0..n): the name tables of the merge table and the
+ * writer (util.c). */
+uint64_t prex__fnv1a(const char *p, size_t n);
+
 /* The validator's duplicate-series key of a sample event (parse.c). */
 uint64_t prex__series_key(const prex_event *ev);
 

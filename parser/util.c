@@ -209,3 +209,15 @@ size_t prex__exemplar_chars(const prex_exemplar *ex)
     }
     return n;
 }
+
+uint64_t prex__fnv1a(const char *p, size_t n)
+{
+    uint64_t h = 14695981039346656037u;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 1099511628211u;
+    }
+    return h;
+}

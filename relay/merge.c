@@ -167,19 +167,6 @@ static int bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
     return an < bn ? -1 : an > bn;
 }
 
-/* FNV-1a, 64 bits. */
-static uint64_t hash_bytes(const char *p, size_t n)
-{
-    uint64_t h = 14695981039346656037u;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211u;
-    }
-    return h;
-}
-
 /* Nonzero when p[0..n) is valid UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF). */
 static int utf8_valid(const char *p, size_t n)
@@ -452,7 +439,7 @@ static int grow_nametab(prex_merge *m)
  */
 static int intern(prex_merge *m, const char *p, size_t n, int config, uint32_t *id)
 {
-    uint64_t h = hash_bytes(p, n);
+    uint64_t h = prex__fnv1a(p, n);
     struct prex__merge_name *e;
     size_t i, mask;
     prex_slice s;
@@ -533,7 +520,7 @@ static int grow_famtab(prex_merge *m)
 /* The family named name, or NONE32. */
 static uint32_t find_family(const prex_merge *m, prex_slice name)
 {
-    uint64_t h = hash_bytes(name.ptr, name.len);
+    uint64_t h = prex__fnv1a(name.ptr, name.len);
     size_t i, mask;
 
     if (!m->_famtabcap)
@@ -569,7 +556,7 @@ static uint32_t new_family(prex_merge *m, prex_slice name)
     memset(f, 0, sizeof *f);
     f->name.ptr = copy;
     f->name.len = name.len;
-    f->hash = hash_bytes(name.ptr, name.len);
+    f->hash = prex__fnv1a(name.ptr, name.len);
     f->first_part = f->last_part = f->lead = f->help_part = NONE32;
     mask = m->_famtabcap - 1;
     for (i = (size_t)f->hash & mask; m->_famtab[i]; i = (i + 1) & mask)

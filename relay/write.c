@@ -289,19 +289,6 @@ static int fail_oom(prex_writer *w, uint64_t line)
 
 /* MARK: output family names */
 
-/* FNV-1a, 64 bits. */
-static uint64_t hash_bytes(const char *p, size_t n)
-{
-    uint64_t h = 14695981039346656037u;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211u;
-    }
-    return h;
-}
-
 /* Doubles the open-addressing table (16 slots at first) and re-inserts
  * every entry. Returns 0, or -1 when out of memory (table unchanged). */
 static int grow_names(prex_writer *w)
@@ -336,7 +323,7 @@ static int grow_names(prex_writer *w)
 /* Nonzero when output family name was already written. */
 static int name_taken(const prex_writer *w, prex_slice name)
 {
-    uint64_t h = hash_bytes(name.ptr, name.len);
+    uint64_t h = prex__fnv1a(name.ptr, name.len);
     size_t i, mask;
 
     if (w->_tabcap == 0)
@@ -361,7 +348,7 @@ static int name_taken(const prex_writer *w, prex_slice name)
  */
 static int register_name(prex_writer *w, prex_slice name, int renamed)
 {
-    uint64_t h = hash_bytes(name.ptr, name.len);
+    uint64_t h = prex__fnv1a(name.ptr, name.len);
     size_t i, mask;
     prex__write_name *e;
     char shown[72];
