@@ -65,11 +65,9 @@ static size_t split_parts(const uint8_t *data, size_t size, part *parts)
             parts[n].format = c.format;
             parts[n].flags = c.flags & ~(unsigned)PREX_LEGACY_NAMES;
             parts[n].len = len;
-            parts[n].buf = malloc(len + 1);
+            parts[n].buf = prex_fuzz_copy(data + at + 1, len);
             if (!parts[n].buf)
                 prex_fuzz_die("out of memory");
-            memcpy(parts[n].buf, data + at + 1, len);
-            parts[n].buf[len] = '\0';
             n++;
         }
         if (end == size)

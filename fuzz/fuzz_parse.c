@@ -108,11 +108,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     cfg = prex_fuzz_config_decode(data[0]);
     len = size - HEADER;
-    buf = malloc(len + 1);
+    buf = prex_fuzz_copy(data + HEADER, len);
     if (!buf)
         return 0;
-    memcpy(buf, data + HEADER, len);
-    buf[len] = '\0';
 
     prex_fuzz_alloc_init(&fa, cfg.alloc_mode == PREX_FUZZ_ALLOC_FAILING
                                   ? (size_t)(data[1] & 15) : (size_t)-1);

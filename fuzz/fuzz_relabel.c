@@ -330,11 +330,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         at += nrules * RULE_BYTES;
     }
     len = size - at;
-    buf = malloc(len + 1);
+    buf = prex_fuzz_copy(data + at, len);
     if (!buf)
         prex_fuzz_die("out of memory");
-    memcpy(buf, data + at, len);
-    buf[len] = '\0';
 
     prex_fuzz_alloc_init(&fa, (size_t)-1);
     rc = prex_relabel_load(&rs, "fuzz.yml", yaml.ptr, yaml.len, 0, &fa.alc, &err);

@@ -261,11 +261,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ofmt = (data[1] & 1) ? PREX_FORMAT_OPENMETRICS : PREX_FORMAT_TEXT;
     opts = (data[1] & 2) ? PREX_WRITE_STRIP_TIMESTAMPS : 0;
     len = size - HEADER;
-    buf = malloc(len + 1);
+    buf = prex_fuzz_copy(data + HEADER, len);
     if (!buf)
         return 0;
-    memcpy(buf, data + HEADER, len);
-    buf[len] = '\0';
 
     prex_fuzz_alloc_init(&fa, (size_t)-1);
     switch (cfg.alloc_mode) {

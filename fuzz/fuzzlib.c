@@ -209,6 +209,17 @@ static void str_reserve(prex_fuzz_str *s, size_t n)
     s->cap = cap;
 }
 
+char *prex_fuzz_copy(const uint8_t *p, size_t n)
+{
+    char *b = malloc(n + 1);
+
+    if (!b)
+        return NULL;
+    memcpy(b, p, n);
+    b[n] = '\0';
+    return b;
+}
+
 void prex_fuzz_str_append(prex_fuzz_str *s, const char *p, size_t n)
 {
     str_reserve(s, n);

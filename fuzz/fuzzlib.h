@@ -95,6 +95,11 @@ typedef struct prex_fuzz_str {
     size_t cap;
 } prex_fuzz_str;
 
+/* An exact-size heap copy of p[0..n) with the NUL sentinel the parser
+ * needs at n, so that ASan sees any read past it; NULL when memory runs
+ * out. */
+char *prex_fuzz_copy(const uint8_t *p, size_t n);
+
 void prex_fuzz_str_append(prex_fuzz_str *s, const char *p, size_t n);
 void prex_fuzz_str_printf(prex_fuzz_str *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
