@@ -1594,14 +1594,20 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
         p->_moff = p->_base + (uint64_t)(at_name - p->_buf);
         p->_mline = p->_line;
         p->_mcol = (uint64_t)(at_name - c->start) + 1;
-        if (p->_alc) {
-            uint32_t v = 0;
-            if (prex__set_get_or_put(&p->_series, p->_alc, skey, &v) < 0)
-                return nomem(c);
-        }
+        /* the point's first series stays in _lastskey: _series is filled
+         * only when a second one joins it (most points hold one) */
     } else if (p->_alc) {
         uint32_t v = 0;
-        int r = prex__set_get_or_put(&p->_series, p->_alc, skey, &v);
+        int r;
+
+        if (p->_series._count == 0 && skey == p->_lastskey) {
+            r = 1;
+        } else {
+            if (p->_series._count == 0 &&
+                prex__set_get_or_put(&p->_series, p->_alc, p->_lastskey, &v) < 0)
+                return nomem(c);
+            r = prex__set_get_or_put(&p->_series, p->_alc, skey, &v);
+        }
         if (r < 0)
             return nomem(c);
         if (r == 1) {
@@ -1614,9 +1620,6 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
             if (point_end(p) < 0)
                 return PREX_ERROR;
             prex__set_clear(&p->_series, p->_alc);
-            v = 0;
-            if (prex__set_get_or_put(&p->_series, p->_alc, skey, &v) < 0)
-                return nomem(c);
         }
     }
     p->_lastskey = skey;

@@ -346,7 +346,8 @@ typedef struct prex_parser {
     uint64_t _moff, _mline, _mcol; /* where the metric began */
     uint64_t _eofoff, _eofline;    /* where the input (or # EOF) ended */
     prex__set _families;  /* family names and sample names seen */
-    prex__set _series;    /* series of the current metric point */
+    prex__set _series;    /* series of the current metric point, once it has two
+                           * (with one, that is _lastskey) */
     prex__set _metrics;   /* metrics of the current family */
     /* the label names last seen at the first positions of a sample's
      * label set (names of at most 16 bytes): their bytes, masks and fold,
