@@ -1096,6 +1096,7 @@ static int set_family(lctx *c, prex_slice name, int esc, const char *at)
     p->_famlen = name.len;
     p->_famesc = esc;
     p->_famhash = hash_slice(name, esc, SEED_FAMILY);
+    p->_snknown = 0;
     p->_famtype = PREX_TYPE_UNTYPED;
     p->_fammeta = 0;
     p->_famopen = 1;
@@ -1446,8 +1447,9 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
     int om = c->om, t;
     uint64_t mkey, skey, namehash;
     char b[64];
+    int member = belongs(p, ev->name, ev->name_esc, &sfx);
 
-    if (!belongs(p, ev->name, ev->name_esc, &sfx)) {
+    if (!member) {
         if (family_begin(c, ev->name, ev->name_esc, at_name, 1) < 0)
             return PREX_ERROR;
         sfx = PREX_SUFFIX_NONE;
@@ -1459,8 +1461,17 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
     ev->family.len = ev->name.len - prex_suffix_len(sfx);
     p->_fammeta |= FM_SAMPLES;
 
-    /* sample names are unique to one family */
-    namehash = hash_slice(ev->name, ev->name_esc, SEED_SAMPLE);
+    /* sample names are unique to one family; a member's name is the
+     * family's bytes and its suffix, so its hash is kept per suffix */
+    if (member && (p->_snknown & BIT(sfx))) {
+        namehash = p->_snhash[sfx];
+    } else {
+        namehash = hash_slice(ev->name, ev->name_esc, SEED_SAMPLE);
+        if (member) {
+            p->_snhash[sfx] = namehash;
+            p->_snknown |= BIT(sfx);
+        }
+    }
     if (p->_alc) {
         uint64_t h = namehash;
         if (h != p->_lastsn) {

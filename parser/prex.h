@@ -328,6 +328,8 @@ typedef struct prex_parser {
     size_t _famlen;
     int _famesc;
     uint64_t _famhash;    /* hash of the family name */
+    uint64_t _snhash[PREX_SUFFIX_INFO + 1]; /* its sample names' hashes, by suffix */
+    unsigned _snknown;    /* bit s: _snhash[s] is known */
     int _famopen;
     int _famimplicit;     /* opened by a sample, without metadata */
     uint64_t _grpbase;    /* hash of the family name without its suffix */
