@@ -2196,6 +2196,26 @@ void prex_parser_free(prex_parser *p)
     prex__set_free(&p->_metrics, p->_alc);
 }
 
+/* Zeroes an event at the start of each line. With SSE2, in 16-byte
+ * stores: the compiler makes a constant-size memset a string instruction,
+ * whose start-up costs more cycles than the stores it replaces. */
+static PREX_INLINE void clear_event(prex_event *ev)
+{
+#ifdef PREX_SIMD_SSE2
+    char *b = (char *)ev;
+    const __m128i z = _mm_setzero_si128();
+    size_t i;
+
+#pragma GCC unroll 16
+    for (i = 0; i + 16 <= sizeof *ev; i += 16)
+        _mm_storeu_si128((__m128i *)(void *)(b + i), z);
+    if (sizeof *ev % 16) /* the tail: 16 bytes overlapping the last store */
+        _mm_storeu_si128((__m128i *)(void *)(b + sizeof *ev - 16), z);
+#else
+    memset(ev, 0, sizeof *ev);
+#endif
+}
+
 /* Sets the sticky error state and returns PREX_ERROR. */
 static int sticky(prex_parser *p)
 {
@@ -2278,7 +2298,7 @@ int prex_next(prex_parser *p, prex_event *ev)
         c.lx.cur = start;
         c.lx.lim = lim;
         c.lx.tok = start;
-        memset(ev, 0, sizeof *ev);
+        clear_event(ev);
         ev->offset = p->_base + p->_pos;
         ev->line = p->_line;
 
