@@ -1389,7 +1389,7 @@ int prex__number(const char *s, size_t n, double *v)
 /* One label's term in the order-independent label-set hash; namehash is
  * fold_slice(name, SEED_LABEL), computed when the label was parsed. The
  * name and value folds are mixed once, here. */
-static uint64_t label_term(const prex_label *l, uint64_t namehash)
+static PREX_INLINE uint64_t label_term(const prex_label *l, uint64_t namehash)
 {
     if (l->value.len == 0) /* an empty value is an absent label */
         return 0;
