@@ -1,11 +1,96 @@
 /*
  * internal.h - declarations shared between the parser's files (lexer,
- * parser, hash sets) and not part of the public API.
+ * parser, hash sets, helpers) and the relay's modules that read what the
+ * parser reads the same way; not part of the public API.
  */
 #ifndef PREX_INTERNAL_H
 #define PREX_INTERNAL_H
 
 #include "prex.h"
+
+#if defined(__GNUC__)
+#define PREX_NOINLINE __attribute__((noinline))
+#define PREX_INLINE inline __attribute__((always_inline))
+#else
+#define PREX_INLINE inline
+#define PREX_NOINLINE
+#endif
+
+#if defined(__SSE2__) && !defined(PREX_NO_SIMD)
+#include <emmintrin.h>
+#define PREX_SIMD_SSE2 1
+#endif
+
+/* Character classes of names: 1 = [a-zA-Z_], 2 = [0-9], 4 = ':'. */
+static const unsigned char prex__namech[256] = {
+    ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2,
+    ['7'] = 2, ['8'] = 2, ['9'] = 2, [':'] = 4, ['_'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+    ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+    ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+    ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+};
+
+/*
+ * Finds the first byte in [p, lim) that is not a metric-name byte
+ * [A-Za-z0-9_:]. Returns lim when there is none; reads nothing at or past
+ * lim. The SSE2 variant classifies 16 bytes per step (letters by range
+ * after folding case, digits by range, '_' and ':' by equality); the
+ * scalar twin looks each byte up in prex__namech[]. *colons: whether a
+ * ':' was among them. The parser scans line-start metric names this way
+ * (20 to 40 bytes is common; label names are short and lexed), util.c's
+ * legacy name checks whole names.
+ */
+#ifdef PREX_SIMD_SSE2
+static inline const unsigned char *prex__scan_name(const unsigned char *p,
+                                                  const unsigned char *lim, int *colons)
+{
+    const __m128i case_bit = _mm_set1_epi8(0x20), us = _mm_set1_epi8('_');
+    const __m128i colon = _mm_set1_epi8(':');
+    /* x + (0x80 - lo) < -128 + width, signed: lo <= x < lo + width */
+    const __m128i abias = _mm_set1_epi8((char)(0x80 - 'a')), alim = _mm_set1_epi8(-128 + 26);
+    const __m128i dbias = _mm_set1_epi8((char)(0x80 - '0')), dlim = _mm_set1_epi8(-128 + 10);
+    unsigned seen = 0;
+
+    while (lim - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i alpha = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, case_bit), abias), alim);
+        __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(v, dbias), dlim);
+        __m128i col = _mm_cmpeq_epi8(v, colon);
+        __m128i other = _mm_or_si128(_mm_cmpeq_epi8(v, us), col);
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, digit), other));
+        unsigned cm = (unsigned)_mm_movemask_epi8(col);
+
+        if (mask != 0xffff) {
+            unsigned stop = (unsigned)__builtin_ctz(~mask);
+            *colons = (seen | (cm & ((1u << stop) - 1))) != 0;
+            return p + stop;
+        }
+        seen |= cm;
+        p += 16;
+    }
+    while (p < lim && prex__namech[*p])
+        seen |= prex__namech[*p++] & 4;
+    *colons = seen != 0;
+    return p;
+}
+#else
+static inline const unsigned char *prex__scan_name(const unsigned char *p,
+                                                  const unsigned char *lim, int *colons)
+{
+    unsigned seen = 0;
+
+    while (p < lim && prex__namech[*p])
+        seen |= prex__namech[*p++] & 4;
+    *colons = seen != 0;
+    return p;
+}
+#endif
+
 
 /* Lexer start conditions: which token set the next token comes from. */
 enum {

@@ -21,19 +21,6 @@
 
 #include "internal.h"
 
-#if defined(__SSE2__) && !defined(PREX_NO_SIMD)
-#include <emmintrin.h>
-#define PREX_SIMD_SSE2 1
-#endif
-
-#if defined(__GNUC__)
-#define PREX_NOINLINE __attribute__((noinline))
-#define PREX_INLINE inline __attribute__((always_inline))
-#else
-#define PREX_INLINE inline
-#define PREX_NOINLINE
-#endif
-
 /* MARK: state constants */
 
 enum { ST_OK = 0, ST_ERROR, ST_SAWEOF, ST_DONE, ST_SKIPLINE };
@@ -623,20 +610,6 @@ static int lex_skip(lctx *c)
     return tok;
 }
 
-/* Character classes of names: 1 = [a-zA-Z_], 2 = [0-9], 4 = ':'. */
-static const unsigned char namech[256] = {
-    ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2,
-    ['7'] = 2, ['8'] = 2, ['9'] = 2, [':'] = 4, ['_'] = 1,
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
-    ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
-    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
-    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
-    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
-    ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
-    ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
-};
-
 /*
  * Fast paths for the tokens of a label set, each giving exactly what the
  * lexer would: a one-byte punctuation token, or a label name that no ':'
@@ -658,9 +631,9 @@ static int lex_label_name(lctx *c)
 {
     const unsigned char *s = (const unsigned char *)c->lx.cur, *e = s;
 
-    if (namech[*e] != 1)
+    if (prex__namech[*e] != 1)
         return lex_skip(c);
-    while (namech[*++e] & 3)
+    while (prex__namech[*++e] & 3)
         ;
     /* the sentinel NUL stops the loop at the limit at the latest */
     if (*e == ':')
@@ -670,61 +643,6 @@ static int lex_label_name(lctx *c)
     return PREX__T_LNAME;
 }
 
-/*
- * Finds the first byte in [p, lim) that is not a metric-name byte
- * [A-Za-z0-9_:]. Returns lim when there is none; reads nothing at or past
- * lim. The SSE2 variant classifies 16 bytes per step (letters by range
- * after folding case, digits by range, '_' and ':' by equality); the
- * scalar twin looks each byte up in namech[]. Metric names are long
- * (20 to 40 bytes is common), label names short, so only the line-start
- * name is scanned this way.
- */
-#ifdef PREX_SIMD_SSE2
-static const unsigned char *scan_metric_name(const unsigned char *p, const unsigned char *lim,
-                                             int *colons)
-{
-    const __m128i case_bit = _mm_set1_epi8(0x20), us = _mm_set1_epi8('_');
-    const __m128i colon = _mm_set1_epi8(':');
-    /* x + (0x80 - lo) < -128 + width, signed: lo <= x < lo + width */
-    const __m128i abias = _mm_set1_epi8((char)(0x80 - 'a')), alim = _mm_set1_epi8(-128 + 26);
-    const __m128i dbias = _mm_set1_epi8((char)(0x80 - '0')), dlim = _mm_set1_epi8(-128 + 10);
-    unsigned seen = 0;
-
-    while (lim - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i alpha = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, case_bit), abias), alim);
-        __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(v, dbias), dlim);
-        __m128i col = _mm_cmpeq_epi8(v, colon);
-        __m128i other = _mm_or_si128(_mm_cmpeq_epi8(v, us), col);
-        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, digit), other));
-        unsigned cm = (unsigned)_mm_movemask_epi8(col);
-
-        if (mask != 0xffff) {
-            unsigned stop = (unsigned)__builtin_ctz(~mask);
-            *colons = (seen | (cm & ((1u << stop) - 1))) != 0;
-            return p + stop;
-        }
-        seen |= cm;
-        p += 16;
-    }
-    while (p < lim && namech[*p])
-        seen |= namech[*p++] & 4;
-    *colons = seen != 0;
-    return p;
-}
-#else
-static const unsigned char *scan_metric_name(const unsigned char *p, const unsigned char *lim,
-                                             int *colons)
-{
-    unsigned seen = 0;
-
-    while (p < lim && namech[*p])
-        seen |= namech[*p++] & 4;
-    *colons = seen != 0;
-    return p;
-}
-#endif
-
 /* Lexes the first token of a line: a metric name (with ':' an IDENT,
  * without an LNAME, exactly as the lexer's maximal munch would) without a
  * lexer call, anything else through the lexer. */
@@ -733,9 +651,9 @@ static int lex_line_start(lctx *c)
     const unsigned char *s = (const unsigned char *)c->lx.cur, *e;
     int colons;
 
-    if (!(namech[*s] & 5))
+    if (!(prex__namech[*s] & 5))
         return lex(c, PREX__C_GEN);
-    e = scan_metric_name(s, (const unsigned char *)c->lx.lim, &colons);
+    e = prex__scan_name(s, (const unsigned char *)c->lx.lim, &colons);
     c->lx.tok = (const char *)s;
     c->lx.cur = (const char *)e;
     return colons ? PREX__T_IDENT : PREX__T_LNAME;

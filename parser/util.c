@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "prex.h"
+#include "internal.h"
 
 /* Line and column of byte off: counts newlines before it. O(off). */
 int prex_locate(const char *buf, size_t len, size_t off,
@@ -92,48 +92,32 @@ prex_format prex_detect_format(const char *buf, size_t len)
     return PREX_FORMAT_TEXT;
 }
 
-/* Name character classes: LC_FIRST may start a legacy name, LC_NEXT may
- * follow, LC_COLON only in metric names. */
-enum { LC_FIRST = 1, LC_NEXT = 2, LC_COLON = 4 };
-#define LC_AZ(c) [c] = LC_FIRST | LC_NEXT
-static const unsigned char name_class[256] = {
-    LC_AZ('a'), LC_AZ('b'), LC_AZ('c'), LC_AZ('d'), LC_AZ('e'), LC_AZ('f'), LC_AZ('g'),
-    LC_AZ('h'), LC_AZ('i'), LC_AZ('j'), LC_AZ('k'), LC_AZ('l'), LC_AZ('m'), LC_AZ('n'),
-    LC_AZ('o'), LC_AZ('p'), LC_AZ('q'), LC_AZ('r'), LC_AZ('s'), LC_AZ('t'), LC_AZ('u'),
-    LC_AZ('v'), LC_AZ('w'), LC_AZ('x'), LC_AZ('y'), LC_AZ('z'),
-    LC_AZ('A'), LC_AZ('B'), LC_AZ('C'), LC_AZ('D'), LC_AZ('E'), LC_AZ('F'), LC_AZ('G'),
-    LC_AZ('H'), LC_AZ('I'), LC_AZ('J'), LC_AZ('K'), LC_AZ('L'), LC_AZ('M'), LC_AZ('N'),
-    LC_AZ('O'), LC_AZ('P'), LC_AZ('Q'), LC_AZ('R'), LC_AZ('S'), LC_AZ('T'), LC_AZ('U'),
-    LC_AZ('V'), LC_AZ('W'), LC_AZ('X'), LC_AZ('Y'), LC_AZ('Z'), LC_AZ('_'),
-    ['0'] = LC_NEXT, ['1'] = LC_NEXT, ['2'] = LC_NEXT, ['3'] = LC_NEXT, ['4'] = LC_NEXT,
-    ['5'] = LC_NEXT, ['6'] = LC_NEXT, ['7'] = LC_NEXT, ['8'] = LC_NEXT, ['9'] = LC_NEXT,
-    [':'] = LC_COLON,
-};
-#undef LC_AZ
-
-/* name is not empty, its first byte is in first and every other byte in
- * next (class masks). */
-static int name_in_classes(prex_slice name, unsigned first, unsigned next)
+/* name is a legacy name: not empty, its first byte [a-zA-Z_] (or ':' for
+ * a metric name), all of it [a-zA-Z0-9_] (and ':' for a metric name). */
+static PREX_INLINE int legacy_name(prex_slice name, int metric)
 {
-    const unsigned char *p = (const unsigned char *)name.ptr;
-    size_t i;
+    const unsigned char *p = (const unsigned char *)name.ptr, *e = p + name.len;
+    unsigned next = metric ? 7 : 3;
+    int colons;
 
-    if (name.len == 0 || !(name_class[p[0]] & first))
+    if (name.len == 0 || !(prex__namech[p[0]] & (metric ? 5 : 1)))
         return 0;
-    for (i = 1; i < name.len; i++)
-        if (!(name_class[p[i]] & next))
+    if (name.len >= 16) /* long (metric) names: 16 bytes per step */
+        return prex__scan_name(p, e, &colons) == e && (metric || !colons);
+    while (++p < e)
+        if (!(prex__namech[*p] & next))
             return 0;
     return 1;
 }
 
 int prex_is_legacy_metric_name(prex_slice name)
 {
-    return name_in_classes(name, LC_FIRST | LC_COLON, LC_NEXT | LC_COLON);
+    return legacy_name(name, 1);
 }
 
 int prex_is_legacy_label_name(prex_slice name)
 {
-    return name_in_classes(name, LC_FIRST, LC_NEXT);
+    return legacy_name(name, 0);
 }
 
 size_t prex__utf8_next(const unsigned char *s, const unsigned char *e, uint32_t *cp)

@@ -1356,6 +1356,42 @@ static void test_legacy_checks(void)
     s.len = 2;
     CU_ASSERT(prex_is_legacy_metric_name(s));
     CU_ASSERT(prex_is_legacy_label_name(s));
+
+    /* every byte value at every position of names of 1 to 40 bytes
+     * (names from 16 bytes on are scanned 16 bytes per step with SSE2),
+     * against the character classes; a byte that would fail follows the
+     * slice, so a read past it shows */
+    {
+        char b[48];
+        size_t len, k;
+        unsigned v;
+        int bad = 0;
+
+        for (len = 1; len <= 40; len++) {
+            for (k = 0; k < len; k++) {
+                for (v = 1; v < 256; v++) {
+                    int alpha = (v >= 'a' && v <= 'z') || (v >= 'A' && v <= 'Z') || v == '_';
+                    int digit = v >= '0' && v <= '9';
+                    int want_m = alpha || v == ':' || (k > 0 && digit);
+                    int want_l = alpha || (k > 0 && digit);
+
+                    memset(b, 'x', len);
+                    b[k] = (char)v;
+                    b[len] = '-';
+                    s.ptr = b;
+                    s.len = len;
+                    if (prex_is_legacy_metric_name(s) != want_m ||
+                        prex_is_legacy_label_name(s) != want_l) {
+                        if (bad++ < 5)
+                            PREX_CHECK(0, "length %zu, byte 0x%02x at %zu: metric %d label %d",
+                                       len, v, k, prex_is_legacy_metric_name(s),
+                                       prex_is_legacy_label_name(s));
+                    }
+                }
+            }
+        }
+        CU_ASSERT_EQUAL(bad, 0);
+    }
 }
 
 /* Every code has its name and description from the table; unknown codes
