@@ -64,6 +64,39 @@ enum { ESC_STRING, ESC_TEXT_HELP };
 /* Bytes that need an escape: 1 in both modes, 2 only in quoted strings. */
 static const unsigned char esc_class[256] = { ['\\'] = 1, ['\n'] = 1, ['"'] = 2 };
 
+#ifdef PREX_SIMD_SSE2
+/* The index of the first byte of p[i..n) that is a backslash, a newline
+ * or a quote, or n: 16 bytes per step, the tail in one load that overlaps
+ * bytes already seen (inputs shorter than 16 bytes byte by byte). */
+static size_t next_special(const char *p, size_t i, size_t n)
+{
+    const __m128i bsl = _mm_set1_epi8('\\'), nl = _mm_set1_epi8('\n');
+    const __m128i quote = _mm_set1_epi8('"');
+    unsigned m;
+
+    for (; n - i >= 16; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, bsl), _mm_cmpeq_epi8(v, nl)),
+            _mm_cmpeq_epi8(v, quote)));
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+    }
+    if (i == n)
+        return n;
+    if (n >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16));
+        m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, bsl), _mm_cmpeq_epi8(v, nl)),
+            _mm_cmpeq_epi8(v, quote)));
+        m >>= 16 - (n - i); /* the bytes from i on */
+        return m ? i + (size_t)__builtin_ctz(m) : n;
+    }
+    while (i < n && !esc_class[(unsigned char)p[i]])
+        i++;
+    return i;
+}
+#else
 /* Nonzero when one of the 8 bytes of v is zero (exact for "any"). */
 static uint64_t has_zero_byte(uint64_t v)
 {
@@ -79,49 +112,77 @@ static uint64_t may_escape(uint64_t v)
            has_zero_byte(v ^ 0x2222222222222222ull);   /* '"' */
 }
 
-/* Appends decoded bytes p[0..n) escaped per mode, copying unescaped runs
- * in one piece. Runs are skipped 8 bytes at a time while no byte of a
- * word is a backslash, a newline or a quote (a quote is tested in both
- * modes; a quote in text HELP only costs the word a byte-wise look). */
-static void put_escaped(prex_writer *w, prex_buf *dst, const char *p, size_t n,
-                        int mode)
+/* The scalar twin: words of 8 plain bytes skipped, then byte by byte. */
+static size_t next_special(const char *p, size_t i, size_t n)
+{
+    for (; n - i >= 8; i += 8) {
+        uint64_t v;
+
+        memcpy(&v, p + i, 8);
+        if (may_escape(v))
+            break;
+    }
+    while (i < n && !esc_class[(unsigned char)p[i]])
+        i++;
+    return i;
+}
+#endif
+
+/* Escapes decoded bytes p[0..n) per mode into o, which has room for 2n
+ * bytes, and returns the end. Runs without a byte to escape are copied in
+ * one piece (a quote in text HELP is such a byte). */
+static char *escape_to(char *o, const char *p, size_t n, int mode)
 {
     const unsigned mask = mode == ESC_STRING ? 3 : 1;
     size_t i = 0, start = 0;
 
-    while (i < n) {
-        const char *rep;
-        unsigned char c;
+    while ((i = next_special(p, i, n)) < n) {
+        unsigned char c = (unsigned char)p[i];
 
-        while (i + 8 <= n) {
-            uint64_t v;
-
-            memcpy(&v, p + i, 8);
-            if (may_escape(v))
-                break;
-            i += 8;
-        }
-        if (i < n && i + 8 > n && n >= 8) {
-            /* the tail: the last 8 bytes, overlapping checked ones */
-            uint64_t v;
-
-            memcpy(&v, p + n - 8, 8);
-            if (!may_escape(v))
-                break;
-        }
-        if (i >= n)
-            break;
-        c = (unsigned char)p[i];
         if (!(esc_class[c] & mask)) {
             i++;
             continue;
         }
-        rep = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : "\\\"";
-        put(w, dst, p + start, i - start);
-        put(w, dst, rep, 2);
+        memcpy(o, p + start, i - start);
+        o += i - start;
+        *o++ = '\\';
+        *o++ = c == '\n' ? 'n' : (char)c;
         start = ++i;
     }
-    put(w, dst, p + start, n - start);
+    memcpy(o, p + start, n - start);
+    return o + (n - start);
+}
+
+/* Makes room for n more bytes of dst (and its NUL), as put() does;
+ * on failure sets the sticky _oom flag. Returns where they go, or NULL. */
+static inline char *reserve(prex_writer *w, prex_buf *dst, size_t n)
+{
+    if (w->_oom)
+        return NULL;
+    if (!(dst->cap - dst->len >= n && dst->cap) && prex_buf_make_room(dst, n) != 0) {
+        w->_oom = 1;
+        return NULL;
+    }
+    return dst->ptr + dst->len;
+}
+
+/* Ends a write into room reserve() gave: the data now ends at end. */
+static inline void commit(prex_buf *dst, char *end)
+{
+    dst->len = (size_t)(end - dst->ptr);
+    dst->ptr[dst->len] = '\0';
+}
+
+/* Appends decoded bytes p[0..n) escaped per mode. */
+static void put_escaped(prex_writer *w, prex_buf *dst, const char *p, size_t n,
+                        int mode)
+{
+    char *o = n <= ((size_t)-1) / 2 ? reserve(w, dst, 2 * n) : NULL;
+
+    if (o)
+        commit(dst, escape_to(o, p, n, mode));
+    else
+        w->_oom = 1;
 }
 
 static void put_quoted(prex_writer *w, prex_buf *dst, prex_slice s)
@@ -601,7 +662,27 @@ static void put_labels(prex_writer *w, prex_buf *dst, const prex_label *l, size_
 
     for (i = 0; i < n; i++) {
         prex_slice s;
+        char *o;
 
+        if (!l[i].name_esc && prex_is_legacy_label_name(l[i].name)) {
+            /* the common case: ,name="value" in one piece of room */
+            s = decode(w, &w->_tmp, l[i].value, l[i].value_esc);
+            if (s.len > ((size_t)-1 - 4) / 2 - l[i].name.len ||
+                !(o = reserve(w, dst, l[i].name.len + 2 * s.len + 4))) {
+                w->_oom = 1;
+                return;
+            }
+            if (i > 0)
+                *o++ = ',';
+            memcpy(o, l[i].name.ptr, l[i].name.len);
+            o += l[i].name.len;
+            *o++ = '=';
+            *o++ = '"';
+            o = escape_to(o, s.ptr, s.len, ESC_STRING);
+            *o++ = '"';
+            commit(dst, o);
+            continue;
+        }
         if (i > 0)
             put_char(w, dst, ',');
         s = decode(w, &w->_tmp, l[i].name, l[i].name_esc);

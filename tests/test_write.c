@@ -852,15 +852,16 @@ static void test_escaping_labels_and_names(void)
                   "# TYPE \"a\\\"b\" untyped\n{\"a\\\"b\",\"c\\nd\"=\"e\"} 1\n");
 }
 
-/* Every escape at every position of values from 1 to 24 bytes, alone and
- * next to a second one: the writer skips unescaped bytes 8 at a time, so
- * each offset within a word and each tail length is its own case. */
+/* Every escape at every position of values from 1 to 40 bytes, alone and
+ * next to a second one: the writer skips unescaped bytes 16 at a time
+ * with SSE2 (the tail in one overlapping load), 8 at a time without, so
+ * each offset within a step and each tail length is its own case. */
 static void test_escaping_every_position(void)
 {
     static const char *const esc[] = {"\\\\", "\\n", "\\\""};
     size_t len, k, e, e2;
 
-    for (len = 1; len <= 24; len++) {
+    for (len = 1; len <= 40; len++) {
         for (k = 0; k < len; k++) {
             for (e = 0; e < 3; e++) {
                 for (e2 = 0; e2 < 4; e2++) { /* e2 == 3: one escape only */
@@ -886,15 +887,19 @@ static void test_escaping_every_position(void)
             }
         }
     }
-    /* text HELP: a quote stays raw wherever it is */
-    for (len = 1; len <= 20; len++) {
-        char help[32], in[96];
+    /* text HELP: a quote stays raw wherever it is, also before an escape */
+    for (len = 1; len <= 40; len++) {
+        for (k = 0; k < len; k++) {
+            char help[48], in[112];
 
-        memset(help, 'h', len);
-        help[len] = '\0';
-        help[len / 2] = '"';
-        snprintf(in, sizeof in, "# HELP a %s\n# TYPE a gauge\na 1\n", help);
-        CHECK_CONVERT(in, TEXT, 0, TEXT, 0, in);
+            memset(help, 'h', len);
+            help[len] = '\0';
+            help[k] = '"';
+            if (k + 2 < len)
+                memcpy(help + k + 1, "\\n", 2);
+            snprintf(in, sizeof in, "# HELP a %s\n# TYPE a gauge\na 1\n", help);
+            CHECK_CONVERT(in, TEXT, 0, TEXT, 0, in);
+        }
     }
 }
 
