@@ -64,10 +64,52 @@ enum { ESC_STRING, ESC_TEXT_HELP };
 /* Bytes that need an escape: 1 in both modes, 2 only in quoted strings. */
 static const unsigned char esc_class[256] = { ['\\'] = 1, ['\n'] = 1, ['"'] = 2 };
 
+/* Nonzero when one of the 8 bytes of v is zero (exact for "any"). */
+static uint64_t has_zero_byte(uint64_t v)
+{
+    return (v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull;
+}
+
+/* Nonzero when a byte of v may need an escape: a backslash, a newline or
+ * a quote (exact for "none": zero means the 8 bytes are plain). */
+static uint64_t may_escape(uint64_t v)
+{
+    return has_zero_byte(v ^ 0x5c5c5c5c5c5c5c5cull) |  /* '\\' */
+           has_zero_byte(v ^ 0x0a0a0a0a0a0a0a0aull) |  /* '\n' */
+           has_zero_byte(v ^ 0x2222222222222222ull);   /* '"' */
+}
+
+/* next_special() for fewer than 16 bytes p[i..n): from 4 bytes on, two
+ * overlapping loads show that all of them are plain (the common case);
+ * otherwise byte by byte. */
+static size_t next_special_short(const char *p, size_t i, size_t n)
+{
+    size_t r = n - i;
+
+    if (r >= 8) {
+        uint64_t a, b;
+
+        memcpy(&a, p + i, 8);
+        memcpy(&b, p + n - 8, 8);
+        if (!may_escape(a) && !may_escape(b))
+            return n;
+    } else if (r >= 4) {
+        uint32_t a, b;
+
+        memcpy(&a, p + i, 4);
+        memcpy(&b, p + n - 4, 4);
+        if (!may_escape(a | (uint64_t)b << 32))
+            return n;
+    }
+    while (i < n && !esc_class[(unsigned char)p[i]])
+        i++;
+    return i;
+}
+
 #ifdef PREX_SIMD_SSE2
 /* The index of the first byte of p[i..n) that is a backslash, a newline
  * or a quote, or n: 16 bytes per step, the tail in one load that overlaps
- * bytes already seen (inputs shorter than 16 bytes byte by byte). */
+ * bytes already seen (inputs shorter than 16 bytes in words). */
 static size_t next_special(const char *p, size_t i, size_t n)
 {
     const __m128i bsl = _mm_set1_epi8('\\'), nl = _mm_set1_epi8('\n');
@@ -92,39 +134,20 @@ static size_t next_special(const char *p, size_t i, size_t n)
         m >>= 16 - (n - i); /* the bytes from i on */
         return m ? i + (size_t)__builtin_ctz(m) : n;
     }
-    while (i < n && !esc_class[(unsigned char)p[i]])
-        i++;
-    return i;
+    return next_special_short(p, i, n);
 }
 #else
-/* Nonzero when one of the 8 bytes of v is zero (exact for "any"). */
-static uint64_t has_zero_byte(uint64_t v)
-{
-    return (v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull;
-}
-
-/* Nonzero when a byte of v may need an escape: a backslash, a newline or
- * a quote (exact for "none": zero means the 8 bytes are plain). */
-static uint64_t may_escape(uint64_t v)
-{
-    return has_zero_byte(v ^ 0x5c5c5c5c5c5c5c5cull) |  /* '\\' */
-           has_zero_byte(v ^ 0x0a0a0a0a0a0a0a0aull) |  /* '\n' */
-           has_zero_byte(v ^ 0x2222222222222222ull);   /* '"' */
-}
-
-/* The scalar twin: words of 8 plain bytes skipped, then byte by byte. */
+/* The scalar twin: words of 8 plain bytes skipped, then the rest. */
 static size_t next_special(const char *p, size_t i, size_t n)
 {
-    for (; n - i >= 8; i += 8) {
+    for (; n - i >= 16; i += 8) {
         uint64_t v;
 
         memcpy(&v, p + i, 8);
-        if (may_escape(v))
-            break;
+        if (may_escape(v)) /* among these 8 bytes, which the next call */
+            break;         /* looks at first */
     }
-    while (i < n && !esc_class[(unsigned char)p[i]])
-        i++;
-    return i;
+    return next_special_short(p, i, n);
 }
 #endif
 
