@@ -30,6 +30,7 @@
 #define CHUNK_SHIFT 12
 #define CHUNK_SIZE ((size_t)1 << CHUNK_SHIFT)
 #define DATA_BLOCK (256u * 1024u)
+#define LABCACHE (sizeof ((prex_merge *)0)->_labcache / sizeof(uint32_t))
 #define MSG_MAX 640
 
 /* MARK: private types */
@@ -72,6 +73,7 @@ struct prex__merge_name {
     const char *ptr;
     size_t len;
     uint64_t hash;
+    uint64_t pfx;         /* first 8 bytes, big-endian, zero-padded */
     uint32_t rank;        /* bytewise order among all names (finish) */
     unsigned char flags;
     unsigned char config; /* interned by the configuration */
@@ -468,6 +470,9 @@ static int intern(prex_merge *m, const char *p, size_t n, int config, uint32_t *
     e->ptr = copy;
     e->len = n;
     e->hash = h;
+    e->pfx = 0;
+    for (i = 0; i < 8; i++)
+        e->pfx = e->pfx << 8 | (i < n ? (unsigned char)p[i] : 0u);
     e->rank = 0;
     e->config = (unsigned char)(config != 0);
     e->flags = 0;
@@ -953,7 +958,9 @@ static void sort_labels(const prex_merge *m, mlabel *l, size_t n)
         for (j = i; j > 0; j--) {
             const struct prex__merge_name *pn = &m->_names[l[j - 1].name];
 
-            if (bytes_cmp(pn->ptr, pn->len, tn->ptr, tn->len) <= 0)
+            /* bytewise order: the prefixes decide unless they are equal */
+            if (pn->pfx != tn->pfx ? pn->pfx < tn->pfx
+                                   : bytes_cmp(pn->ptr, pn->len, tn->ptr, tn->len) <= 0)
                 break;
             l[j] = l[j - 1];
         }
@@ -1154,7 +1161,8 @@ static int add_series(prex_merge *m, unsigned src, const prex_event *ev, prex_sl
     for (i = 0; i < n; i++) {
         uint32_t id;
 
-        if (slice_eq(pairs[i].name, "__name__", 8))
+        if (pairs[i].name.len == 8 && pairs[i].name.ptr[0] == '_' &&
+            memcmp(pairs[i].name.ptr, "__name__", 8) == 0)
             continue;
         if (pairs[i].value.len == 0) {
             m->stats.empty_labels++;
@@ -1162,14 +1170,21 @@ static int add_series(prex_merge *m, unsigned src, const prex_event *ev, prex_sl
         }
         if (pairs[i].value.len > UINT32_MAX)
             return PREX_MERGE_E_USAGE;
-        if (needs_escape(m, pairs[i].name, 1) && utf8_valid(pairs[i].name.ptr,
-                                                            pairs[i].name.len)) {
+        if (i < LABCACHE && (id = m->_labcache[i]) < m->_nnames &&
+            m->_names[id].len == pairs[i].name.len &&
+            memcmp(m->_names[id].ptr, pairs[i].name.ptr, pairs[i].name.len) == 0) {
+            /* the name this position had before, which was not escaped:
+             * no escape check, no lookup */
+        } else if (needs_escape(m, pairs[i].name, 1) && utf8_valid(pairs[i].name.ptr,
+                                                                   pairs[i].name.len)) {
             if (prex_escape_name(pairs[i].name, 1, m->_escaping, &m->_tmp2) != 0 ||
                 intern(m, m->_tmp2.ptr, m->_tmp2.len, 0, &id) != 0)
                 return oom(m);
             m->stats.escaped_names++;
         } else if (intern(m, pairs[i].name.ptr, pairs[i].name.len, 0, &id) != 0) {
             return oom(m);
+        } else if (i < LABCACHE) {
+            m->_labcache[i] = id;
         }
         if (m->_names[id].flags & N_RESERVED) {
             m->stats.reserved_labels++;
@@ -1423,11 +1438,20 @@ static void iter_init(label_iter *it, const prex_merge *m, const series *s, uint
 
 /* Next label in name order: its name, value and length; an extra label
  * that the series has itself is passed over. Returns 0 at the end. */
-static int iter_next(label_iter *it, uint32_t *name, const char **v, size_t *vlen)
+static PREX_INLINE int iter_next(label_iter *it, uint32_t *name, const char **v, size_t *vlen)
 {
     const struct prex__merge_name *nm = it->m->_names;
 
     for (;;) {
+        if (it->j >= it->ne) {
+            /* no extra label left (the common case: none at all) */
+            if (it->i >= it->n)
+                return 0;
+            lab_get(it->s, it->i++, name, v, vlen);
+            if (*name != it->skip)
+                return 1;
+            continue;
+        }
         if (it->i < it->n) {
             uint32_t an = lab_name(it->s, it->i);
 
@@ -1472,9 +1496,9 @@ static int cmp_labels(const prex_merge *m, const series *a, const series *b, uin
     iter_init(&ia, m, a, skip);
     iter_init(&ib, m, b, skip);
     for (;;) {
-        uint32_t na, nb;
-        const char *va, *vb;
-        size_t la, lb;
+        uint32_t na = 0, nb = 0;
+        const char *va = NULL, *vb = NULL;
+        size_t la = 0, lb = 0;
         int ha = iter_next(&ia, &na, &va, &la), hb = iter_next(&ib, &nb, &vb, &lb), r;
 
         if (!ha || !hb)

@@ -314,6 +314,8 @@ typedef struct prex_merge {
     size_t _pairscap;
     void *_mlab;          /* a series' labels while it is added */
     size_t _mlabcap;
+    uint32_t _labcache[16]; /* the name number each of the first label
+                             * positions had last (checked by its bytes) */
     prex_label *_lab;     /* labels handed to the writer */
     size_t _labcap;
 
