@@ -2595,7 +2595,7 @@ int main(int argc, char **argv)
     const char **args;
     struct source *srcs;
     size_t nargs = 0, i;
-    int rc;
+    int rc, need_http;
 
     memset(&opt, 0, sizeof opt);
     memset(&R, 0, sizeof R);
@@ -2633,7 +2633,12 @@ int main(int argc, char **argv)
     }
     if (rc < 0)
         rc = relay_init(&R, &opt, srcs, opt.delete_group ? 0 : nargs);
-    if (rc < 0 && prex_http_global_init() != 0) {
+    /* libcurl (and the TLS library under it) is set up only when a URL
+     * is used: it is most of the start-up of a --check or a pipe stage */
+    need_http = opt.delete_group || opt.push_url;
+    for (i = 0; !need_http && !opt.delete_group && i < nargs; i++)
+        need_http = srcs[i].kind == SRC_URL;
+    if (rc < 0 && need_http && prex_http_global_init() != 0) {
         fprintf(stderr, PROG ": error: cannot initialise libcurl\n");
         rc = EXIT_USAGE;
     } else if (rc < 0) {
@@ -2653,7 +2658,8 @@ int main(int argc, char **argv)
         } else {
             rc = run_once(&R, 0);
         }
-        prex_http_global_cleanup();
+        if (need_http)
+            prex_http_global_cleanup();
     }
 
     relay_free(&R);
