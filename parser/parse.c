@@ -1925,8 +1925,41 @@ static int hash_line(lctx *c, prex_event *ev)
 {
     prex_parser *p = c->p;
     const char *after_hash = c->lx.cur, *at_name;
-    int tok = lex(c, PREX__C_GEN), kind = 0, om = c->om;
+    int tok, kind = 0, om = c->om;
 
+    /* the common form, "# HELP name text" or "# TYPE name type" (OpenMetrics
+     * also "# UNIT"): one space each, a plain name, without the lexer; it
+     * gives what the tokens below would, anything else goes to them */
+    if (c->lx.lim - after_hash >= 7 && after_hash[0] == ' ' && after_hash[5] == ' ' &&
+        (prex__namech[(unsigned char)after_hash[6]] & 5)) {
+        const char *s = after_hash + 1;
+
+        kind = memcmp(s, "HELP", 4) == 0   ? PREX_EV_HELP
+               : memcmp(s, "TYPE", 4) == 0 ? PREX_EV_TYPE
+               : om && memcmp(s, "UNIT", 4) == 0 ? PREX_EV_UNIT : 0;
+        if (kind) {
+            int colons;
+            const char *n = after_hash + 6;
+            const char *e = (const char *)prex__scan_name((const unsigned char *)n,
+                                                          (const unsigned char *)c->lx.lim,
+                                                          &colons);
+
+            /* text: one space, not the start of a longer blank (the
+             * sentinel NUL at the limit is neither) */
+            if (*e == ' ' && (om || (e[1] != ' ' && e[1] != '\t'))) {
+                at_name = n;
+                ev->kind = kind;
+                ev->name.ptr = n;
+                ev->name.len = (size_t)(e - n);
+                ev->name_esc = 0;
+                c->lx.tok = e;
+                c->lx.cur = e + 1;
+                goto text;
+            }
+            kind = 0;
+        }
+    }
+    tok = lex(c, PREX__C_GEN);
     if (om) {
         if (!(tok == PREX__T_BLANK && c->lx.cur - c->lx.tok == 1 && *c->lx.tok == ' '))
             return fail(c, after_hash - 1, PREX_E_COMMENT,
@@ -2002,6 +2035,7 @@ static int hash_line(lctx *c, prex_event *ev)
             return expected(c, tok, PREX_E_NAME, "blank after the metric name");
         return as_comment(c, ev, after_hash);
     }
+text:
     if (rest_of_line(c, &ev->text, om || kind != PREX_EV_HELP) < 0)
         return PREX_ERROR;
     if (!om && ev->text.len == 0) {

@@ -204,6 +204,75 @@ static void test_event_help(void)
     prex_parser_free(&p);
 }
 
+/* Metadata lines in the forms the parser reads without its lexer (one
+ * space each, a plain name) and next to them, each with what the lexer's
+ * path gives: the event, its name and text, a comment or the error. */
+static void test_event_meta_forms(void)
+{
+    static const struct {
+        prex_format fmt;
+        const char *in;
+        int kind;          /* event kind, or 0 for an error */
+        const char *name;  /* or the error's name */
+        const char *text;
+    } cases[] = {
+        {TEXT, "# HELP a x\n", PREX_EV_HELP, "a", "x"},
+        {TEXT, "# HELP a  x\n", PREX_EV_HELP, "a", "x"},
+        {TEXT, "# HELP a \tx\n", PREX_EV_HELP, "a", "x"},
+        {TEXT, "# HELP a\tx\n", PREX_EV_HELP, "a", "x"},
+        {TEXT, "#  HELP a x\n", PREX_EV_HELP, "a", "x"},
+        {TEXT, "# HELP  a x\n", PREX_EV_HELP, "a", "x"},
+        {TEXT, "# HELP a:b_c x y \n", PREX_EV_HELP, "a:b_c", "x y "},
+        {TEXT, "# HELP abcdefghijklmnopqrstuvwxyz_0123:x x\n", PREX_EV_HELP,
+         "abcdefghijklmnopqrstuvwxyz_0123:x", "x"},
+        {TEXT, "# HELP _a \"q\"\n", PREX_EV_HELP, "_a", "\"q\""},
+        {TEXT, "# HELP a \n", PREX_EV_COMMENT, NULL, " HELP a "},
+        {TEXT, "# HELP a\n", PREX_EV_COMMENT, NULL, " HELP a"},
+        {TEXT, "# HELPa x\n", PREX_EV_COMMENT, NULL, " HELPa x"},
+        {TEXT, "# UNIT a s\n", PREX_EV_COMMENT, NULL, " UNIT a s"},
+        {TEXT, "# help a x\n", PREX_EV_COMMENT, NULL, " help a x"},
+        {TEXT, "# TYPE a gauge\n", PREX_EV_TYPE, "a", "gauge"},
+        {TEXT, "# TYPE a  gauge\n", PREX_EV_TYPE, "a", "gauge"},
+        {TEXT, "# TYPE a:b counter\n", PREX_EV_TYPE, "a:b", "counter"},
+        {TEXT, "# HELP 0a x\n", 0, "NAME", NULL},
+        {TEXT, "# HELP a{ x\n", 0, "NAME", NULL},
+        {TEXT, "# TYPE a gauge", 0, "TRUNCATED", NULL},
+        {OM, "# HELP a x\n# EOF\n", PREX_EV_HELP, "a", "x"},
+        {OM, "# HELP a  x\n# EOF\n", PREX_EV_HELP, "a", " x"},
+        {OM, "# UNIT a_s s\n# EOF\n", PREX_EV_UNIT, "a_s", "s"},
+        {OM, "# TYPE a gauge\n# EOF\n", PREX_EV_TYPE, "a", "gauge"},
+        {OM, "# HELP a\tx\n# EOF\n", 0, "HELP", NULL},
+        {OM, "#  HELP a x\n# EOF\n", 0, "COMMENT", NULL},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        prex_parser p;
+        prex_event ev;
+        int rc;
+
+        prex_parser_init(&p, cases[i].in, strlen(cases[i].in), cases[i].fmt, 0);
+        prex_finish(&p);
+        rc = prex_next(&p, &ev);
+        if (cases[i].kind == 0) {
+            PREX_CHECK(rc == PREX_ERROR && strcmp(prex_errname(prex_parser_error(&p)->code),
+                                                  cases[i].name) == 0,
+                       "case %zu: rc %d, error %s, want %s", i, rc,
+                       prex_errname(prex_parser_error(&p)->code), cases[i].name);
+        } else if (PREX_CHECK(rc == cases[i].kind, "case %zu: rc %d, want %d", i, rc,
+                              cases[i].kind)) {
+            if (cases[i].name)
+                PREX_CHECK(ev.name.len == strlen(cases[i].name) &&
+                               memcmp(ev.name.ptr, cases[i].name, ev.name.len) == 0,
+                           "case %zu: name %.*s", i, (int)ev.name.len, ev.name.ptr);
+            PREX_CHECK(ev.text.len == strlen(cases[i].text) &&
+                           memcmp(ev.text.ptr, cases[i].text, ev.text.len) == 0,
+                       "case %zu: text '%.*s'", i, (int)ev.text.len, ev.text.ptr);
+        }
+        prex_parser_free(&p);
+    }
+}
+
 static void test_event_type(void)
 {
     static const struct {
@@ -1546,6 +1615,7 @@ static void test_recover_long_line(void)
 
 static CU_TestInfo parser_tests[] = {
     {"event_help", test_event_help},
+    {"event_meta_forms", test_event_meta_forms},
     {"event_type", test_event_type},
     {"event_unit", test_event_unit},
     {"event_comment", test_event_comment},
