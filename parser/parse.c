@@ -1003,7 +1003,7 @@ named:
 /* MARK: validator */
 
 /* Copies a family name into the parser (it must outlive its line). */
-static int set_family(lctx *c, prex_slice name, int esc, const char *at)
+static int set_family(lctx *c, prex_slice name, int esc, const char *at, uint64_t fkey)
 {
     prex_parser *p = c->p;
 
@@ -1013,7 +1013,7 @@ static int set_family(lctx *c, prex_slice name, int esc, const char *at)
     memcpy(p->_fam, name.ptr, name.len);
     p->_famlen = name.len;
     p->_famesc = esc;
-    p->_famhash = hash_slice(name, esc, SEED_FAMILY);
+    p->_famhash = fkey; /* hash_slice(name, esc, SEED_FAMILY) */
     p->_snknown = 0;
     p->_famtype = PREX_TYPE_UNTYPED;
     p->_fammeta = 0;
@@ -1115,10 +1115,14 @@ static unsigned suffix_mask(int t, int om)
 static const struct suffix_def *suffix_of(prex_slice name)
 {
     size_t i;
-    for (i = 0; i < NSUFFIXES; i++)
-        if (name.len > suffixes[i].len &&
-            memcmp(name.ptr + name.len - suffixes[i].len, suffixes[i].str, suffixes[i].len) == 0)
+    for (i = 0; i < NSUFFIXES; i++) {
+        size_t n = suffixes[i].len;
+        /* the '_' and the last byte first: most names fail there */
+        if (name.len > n && name.ptr[name.len - n] == '_' &&
+            name.ptr[name.len - 1] == suffixes[i].str[n - 1] &&
+            memcmp(name.ptr + name.len - n, suffixes[i].str, n) == 0)
             return &suffixes[i];
+    }
     return NULL;
 }
 
@@ -1158,7 +1162,8 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
 {
     prex_parser *p = c->p;
     char b[64];
-    uint64_t fkey = hash_slice(name, esc, SEED_FAMILY);
+    uint64_t fkey = hash_slice(name, esc, SEED_FAMILY), basekey;
+    const struct suffix_def *sd;
     uint32_t v;
 
     if (implicit && c->om && p->_famopen && p->_famimplicit && esc == p->_famesc &&
@@ -1172,14 +1177,22 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
                 return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NOT_CONTIGUOUS,
                             "family \"%s\" already appeared earlier; all lines of a family must be together", b);
         }
-        return set_family(c, name, esc, at);
+        return set_family(c, name, esc, at, fkey);
     }
     if (family_end(p) < 0)
         return PREX_ERROR;
     p->_famid++;
     p->_lastsn = 0;
+    sd = suffix_of(name);
+    /* the group base: the name without a suffix (OpenMetrics groups
+     * implicit families by it) */
+    if (sd) {
+        prex_slice base = { name.ptr, name.len - sd->len };
+        basekey = hash_slice(base, esc, SEED_FAMILY);
+    } else {
+        basekey = fkey;
+    }
     if (p->_alc) {
-        const struct suffix_def *sd = suffix_of(name);
         int r;
         v = p->_famid << 4;
         r = prex__set_get_or_put(&p->_families, p->_alc, fkey, &v);
@@ -1192,17 +1205,16 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
             return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NAME_CLASH,
                         "family \"%s\" has the name of a sample of an earlier family", b);
         if (sd) {
-            prex_slice base = { name.ptr, name.len - sd->len };
-            if (prex__set_get(&p->_families, hash_slice(base, esc, SEED_FAMILY), &v) &&
+            if (prex__set_get(&p->_families, basekey, &v) &&
                 (suffix_mask((int)(v & 15), c->om) & BIT(sd->s)))
                 return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NAME_CLASH,
                             "family \"%s\" clashes with the samples of an earlier family", b);
         }
     }
-    if (set_family(c, name, esc, at) < 0)
+    if (set_family(c, name, esc, at, fkey) < 0)
         return PREX_ERROR;
     p->_famimplicit = implicit;
-    p->_grpbase = hash_slice(base_of(name), esc, SEED_FAMILY);
+    p->_grpbase = basekey;
     return 0;
 }
 
@@ -1774,25 +1786,26 @@ validate:
 /* Case-insensitive (text) or exact (OpenMetrics) type token lookup. */
 static int type_from_token(const char *s, size_t n, int om)
 {
-    static const struct { const char *name; int type; int in_text; int in_om; } types[] = {
-        { "counter", PREX_TYPE_COUNTER, 1, 1 },
-        { "gauge", PREX_TYPE_GAUGE, 1, 1 },
-        { "histogram", PREX_TYPE_HISTOGRAM, 1, 1 },
-        { "summary", PREX_TYPE_SUMMARY, 1, 1 },
-        { "untyped", PREX_TYPE_UNTYPED, 1, 0 },
-        { "unknown", PREX_TYPE_UNTYPED, 0, 1 },
-        { "gaugehistogram", PREX_TYPE_GAUGEHISTOGRAM, 1, 1 },
-        { "gauge_histogram", PREX_TYPE_GAUGEHISTOGRAM, 1, 0 },
-        { "info", PREX_TYPE_INFO, 0, 1 },
-        { "stateset", PREX_TYPE_STATESET, 0, 1 },
+    static const struct {
+        const char *name; size_t len; int type; int in_text; int in_om;
+    } types[] = {
+        { "counter", 7, PREX_TYPE_COUNTER, 1, 1 },
+        { "gauge", 5, PREX_TYPE_GAUGE, 1, 1 },
+        { "histogram", 9, PREX_TYPE_HISTOGRAM, 1, 1 },
+        { "summary", 7, PREX_TYPE_SUMMARY, 1, 1 },
+        { "untyped", 7, PREX_TYPE_UNTYPED, 1, 0 },
+        { "unknown", 7, PREX_TYPE_UNTYPED, 0, 1 },
+        { "gaugehistogram", 14, PREX_TYPE_GAUGEHISTOGRAM, 1, 1 },
+        { "gauge_histogram", 15, PREX_TYPE_GAUGEHISTOGRAM, 1, 0 },
+        { "info", 4, PREX_TYPE_INFO, 0, 1 },
+        { "stateset", 8, PREX_TYPE_STATESET, 0, 1 },
     };
     size_t i;
 
     for (i = 0; i < sizeof types / sizeof types[0]; i++) {
-        if (om ? !types[i].in_om : !types[i].in_text)
+        if (types[i].len != n || (om ? !types[i].in_om : !types[i].in_text))
             continue;
-        if (om ? (strlen(types[i].name) == n && memcmp(types[i].name, s, n) == 0)
-               : ieq(s, n, types[i].name))
+        if (om ? memcmp(types[i].name, s, n) == 0 : ieq(s, n, types[i].name))
             return types[i].type;
     }
     return -1;
