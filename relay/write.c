@@ -289,18 +289,11 @@ static void put_value(prex_writer *w, prex_buf *dst, prex_slice raw, double v)
 
 /* MARK: decoding */
 
-/*
- * Returns the decoded bytes of a raw slice: raw itself when esc is 0 (no
- * escapes), else the prex_unescape() result in scratch, valid until
- * scratch is used again. On allocation failure sets _oom and returns an
- * empty slice.
- */
-static prex_slice decode(prex_writer *w, prex_buf *scratch, prex_slice raw, int esc)
+/* decode() of a slice with escapes: prex_unescape() into scratch. */
+static prex_slice decode_escaped(prex_writer *w, prex_buf *scratch, prex_slice raw)
 {
     prex_slice s = raw;
 
-    if (!esc)
-        return raw;
     prex_buf_clear(scratch);
     if (prex_buf_make_room(scratch, raw.len) != 0) {
         w->_oom = 1;
@@ -311,6 +304,17 @@ static prex_slice decode(prex_writer *w, prex_buf *scratch, prex_slice raw, int 
     s.ptr = scratch->ptr;
     s.len = scratch->len;
     return s;
+}
+
+/*
+ * Returns the decoded bytes of a raw slice: raw itself when esc is 0 (no
+ * escapes; inline, the common case), else the prex_unescape() result in
+ * scratch, valid until scratch is used again. On allocation failure sets
+ * _oom and returns an empty slice.
+ */
+static inline prex_slice decode(prex_writer *w, prex_buf *scratch, prex_slice raw, int esc)
+{
+    return esc ? decode_escaped(w, scratch, raw) : raw;
 }
 
 /* Replaces dst's contents with the decoded bytes of raw. */
