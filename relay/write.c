@@ -107,31 +107,32 @@ static size_t next_special_short(const char *p, size_t i, size_t n)
 }
 
 #ifdef PREX_SIMD_SSE2
+/* One bit per byte of the 16 at p that is a backslash, a newline or a
+ * quote. */
+static inline unsigned special_mask(const char *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+
+    return (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
+}
+
 /* The index of the first byte of p[i..n) that is a backslash, a newline
  * or a quote, or n: 16 bytes per step, the tail in one load that overlaps
  * bytes already seen (inputs shorter than 16 bytes in words). */
 static size_t next_special(const char *p, size_t i, size_t n)
 {
-    const __m128i bsl = _mm_set1_epi8('\\'), nl = _mm_set1_epi8('\n');
-    const __m128i quote = _mm_set1_epi8('"');
     unsigned m;
 
-    for (; n - i >= 16; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(v, bsl), _mm_cmpeq_epi8(v, nl)),
-            _mm_cmpeq_epi8(v, quote)));
-        if (m)
+    for (; n - i >= 16; i += 16)
+        if ((m = special_mask(p + i)) != 0)
             return i + (size_t)__builtin_ctz(m);
-    }
     if (i == n)
         return n;
     if (n >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16));
-        m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(v, bsl), _mm_cmpeq_epi8(v, nl)),
-            _mm_cmpeq_epi8(v, quote)));
-        m >>= 16 - (n - i); /* the bytes from i on */
+        m = special_mask(p + n - 16) >> (16 - (n - i)); /* the bytes from i on */
         return m ? i + (size_t)__builtin_ctz(m) : n;
     }
     return next_special_short(p, i, n);
