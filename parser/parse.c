@@ -840,6 +840,61 @@ static int label_name_eq(const prex_label *a, const prex_label *b)
 }
 
 /*
+ * The common run at the start of a sample's label set, in a loop of its
+ * own: each label's name the one seen at its position before (matched
+ * from _lnames with its '='), its value a plain string within the limit,
+ * its name's hash bit not yet seen on the line, and a ',' or the '}'
+ * after it. Takes labels while all of that holds, and stops before the
+ * first one it cannot take whole, which labels() then reads (and fails
+ * on, if it must) as it would have. Returns the labels taken, into slots
+ * and nhash, with their bits in *seen; *closed when the '}' was taken.
+ */
+static PREX_INLINE size_t labels_run(lctx *c, prex_label *slots, uint64_t *nhash, size_t ncached,
+                                     const char *safe, uint64_t *seen, int *closed)
+{
+    const prex_parser *p = c->p;
+    const char *cur = c->lx.cur, *lim = c->lx.lim;
+    size_t n = 0, maxn = p->_lim.max_labels < ncached ? p->_lim.max_labels : ncached;
+    size_t maxv = p->_lim.max_label_value;
+    uint64_t bits = 0;
+
+    while (n < maxn && cur < safe) {
+        const struct prex__lname *k = &p->_lnames[n];
+        const char *v, *e;
+        uint64_t w0, w1, bit;
+
+        memcpy(&w0, cur, 8);
+        memcpy(&w1, cur + 8, 8);
+        if (!k->len || (((w0 ^ k->w[0]) & k->m[0]) | ((w1 ^ k->w[1]) & k->m[1])) != 0 ||
+            cur[k->len] != '=' || cur[k->len + 1] != '"')
+            break;
+        v = cur + k->len + 2;
+        e = scan_plain(v, lim);
+        bit = 1ull << (k->hash >> 58);
+        if (e >= lim || *e != '"' || (size_t)(e - v) > maxv || (bits & bit) ||
+            (e[1] != ',' && e[1] != '}'))
+            break;
+        slots[n].name.ptr = cur;
+        slots[n].name.len = k->len;
+        slots[n].name_esc = 0;
+        slots[n].value.ptr = v;
+        slots[n].value.len = (size_t)(e - v);
+        slots[n].value_esc = 0;
+        nhash[n++] = k->hash;
+        bits |= bit;
+        cur = e + 2;
+        if (e[1] == '}') {
+            c->lx.tok = e + 1;
+            *closed = 1;
+            break;
+        }
+    }
+    c->lx.cur = cur;
+    *seen = bits;
+    return n;
+}
+
+/*
  * Parses a label set after its "{" (already consumed) into p->_labels or
  * p->_exlabels. For a sample label set (exemplar == 0), a bare quoted
  * string is the metric name; *name must then be empty and is set.
@@ -859,6 +914,16 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
     uint64_t seen = 0;
     int tok, need_elem = 0;
 
+    if (ncached) {
+        int closed = 0;
+
+        n = labels_run(c, slots, nhash, ncached, safe, &seen, &closed);
+        if (closed) {
+            *nlabels = n;
+            return 0;
+        }
+        need_elem = n > 0; /* each label taken was followed by a ',' */
+    }
     for (;;) {
         const char *at;
         prex_slice nm;

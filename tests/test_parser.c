@@ -1011,6 +1011,29 @@ static void test_limits(void)
     accepts(LIT("a{x=\"1\",y=\"2\"} 1\n"), TEXT, 0, &lim, __LINE__);
     expect_error(LIT("a{x=\"1\",y=\"2\",z=\"3\"} 1\n"), TEXT, 0, &lim,
                  PREX_E_LIMIT_LABELS, 1, 15, __LINE__);
+    /* the same on a second line, whose names come from the name cache */
+    expect_error(LIT("a{x=\"1\",y=\"2\"} 1\na{x=\"1\",y=\"2\",z=\"3\"} 2\n"), TEXT, 0, &lim,
+                 PREX_E_LIMIT_LABELS, 2, 15, __LINE__);
+    /* and again after a recovery, when the failed line left its third
+     * name in the cache */
+    {
+        static const char in[] = "a{x=\"1\",y=\"2\",z=\"3\"} 1\n"
+                                 "b{x=\"1\",y=\"2\",z=\"3\"} 2\n"
+                                 "# more than 16 bytes after the labels\n";
+        int k;
+
+        prex_parser_init(&p, LIT(in), TEXT, 0);
+        prex_parser_set_limits(&p, &lim);
+        prex_finish(&p);
+        for (k = 1; k <= 2; k++) {
+            PREX_CHECK(prex_next(&p, &ev) == PREX_ERROR &&
+                           prex_parser_error(&p)->code == PREX_E_LIMIT_LABELS &&
+                           prex_parser_error(&p)->line == (uint64_t)k,
+                       "line %d: code %d", k, prex_parser_error(&p)->code);
+            prex_parser_recover(&p);
+        }
+        prex_parser_free(&p);
+    }
 
     /* max_label_value: raw bytes */
     memset(&lim, 0, sizeof lim);
@@ -1019,6 +1042,8 @@ static void test_limits(void)
     accepts(LIT("a{x=\"a\\\\d\"} 1\n"), TEXT, 0, &lim, __LINE__);
     expect_error(LIT("a{x=\"abcde\"} 1\n"), TEXT, 0, &lim,
                  PREX_E_LIMIT_LABEL_VALUE, 1, 5, __LINE__); /* its opening quote */
+    expect_error(LIT("a{x=\"abcd\"} 1\na{x=\"abcde\",y=\"1\"} 2\n"), TEXT, 0, &lim,
+                 PREX_E_LIMIT_LABEL_VALUE, 2, 5, __LINE__); /* x from the name cache */
 
     /* max_bytes: total input */
     memset(&lim, 0, sizeof lim);
