@@ -240,7 +240,7 @@ static int ascii_only(const char *p, const char *e)
  * uses it, so every test runs on both).
  */
 #ifdef PREX_SIMD_SSE2
-static const char *scan_plain(const char *p, const char *lim)
+static PREX_INLINE const char *scan_plain(const char *p, const char *lim)
 {
     const __m128i quote = _mm_set1_epi8('"'), bsl = _mm_set1_epi8('\\');
     const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
@@ -263,7 +263,7 @@ static const char *scan_plain(const char *p, const char *lim)
     return lim;
 }
 #else
-static const char *scan_plain(const char *p, const char *lim)
+static PREX_INLINE const char *scan_plain(const char *p, const char *lim)
 {
     static const unsigned char stop[256] = {
         [0] = 1, ['\n'] = 1, ['"'] = 1, ['\\'] = 1,
