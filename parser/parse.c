@@ -692,7 +692,7 @@ static int lex_string(lctx *c)
  *   special goes to the lexer, whose maximal munch may make it a WORD);
  *   lex_val_next: a line end or a single space not followed by a blank.
  */
-static int lex_value(lctx *c)
+static PREX_INLINE int lex_value(lctx *c)
 {
     const char *s = c->lx.cur, *e = s;
     int tok = PREX__T_INT;
@@ -714,7 +714,7 @@ static int lex_value(lctx *c)
     return tok;
 }
 
-static int lex_val_next(lctx *c)
+static PREX_INLINE int lex_val_next(lctx *c)
 {
     const char *s = c->lx.cur;
 
@@ -1840,7 +1840,8 @@ static int sample_line(lctx *c, int tok, prex_event *ev)
             tok = lex(c, PREX__C_VAL);
         }
     }
-    if (end_of_line(c, tok, PREX__C_VAL) < 0)
+    /* a plain line end needs none of end_of_line()'s checks */
+    if (tok != PREX__T_NL && end_of_line(c, tok, PREX__C_VAL) < 0)
         return PREX_ERROR;
 validate:
     return validate_sample(c, ev, at_name, at_value);
