@@ -840,23 +840,25 @@ static int label_name_eq(const prex_label *a, const prex_label *b)
 }
 
 /*
- * The common run at the start of a sample's label set, in a loop of its
- * own: each label's name the one seen at its position before (matched
- * from _lnames with its '='), its value a plain string within the limit,
- * its name's hash bit not yet seen on the line, and a ',' or the '}'
- * after it. Takes labels while all of that holds, and stops before the
- * first one it cannot take whole, which labels() then reads (and fails
- * on, if it must) as it would have. Returns the labels taken, into slots
- * and nhash, with their bits in *seen; *closed when the '}' was taken.
+ * The common run of a sample's label set, from label n on, in a loop of
+ * its own: each label's name the one seen at its position before
+ * (matched from _lnames with its '='), its value a plain string within
+ * the limit, its name's hash bit not yet seen on the line, and a ',' or
+ * the '}' after it. Takes labels while all of that holds, and stops
+ * before the first one it cannot take whole, which labels() then reads
+ * (and fails on, if it must) as it would have. Returns the label count,
+ * the labels taken in slots and nhash and their bits added to *seen;
+ * *closed when the '}' was taken.
  */
-static PREX_INLINE size_t labels_run(lctx *c, prex_label *slots, uint64_t *nhash, size_t ncached,
-                                     const char *safe, uint64_t *seen, int *closed)
+static PREX_INLINE size_t labels_run(lctx *c, prex_label *slots, uint64_t *nhash, size_t n,
+                                     size_t ncached, const char *safe, uint64_t *seen,
+                                     int *closed)
 {
     const prex_parser *p = c->p;
     const char *cur = c->lx.cur, *lim = c->lx.lim;
-    size_t n = 0, maxn = p->_lim.max_labels < ncached ? p->_lim.max_labels : ncached;
+    size_t maxn = p->_lim.max_labels < ncached ? p->_lim.max_labels : ncached;
     size_t maxv = p->_lim.max_label_value;
-    uint64_t bits = 0;
+    uint64_t bits = *seen;
 
     while (n < maxn && cur < safe) {
         const struct prex__lname *k = &p->_lnames[n];
@@ -917,7 +919,7 @@ static int labels(lctx *c, int exemplar, prex_event *ev, size_t *nlabels)
     if (ncached) {
         int closed = 0;
 
-        n = labels_run(c, slots, nhash, ncached, safe, &seen, &closed);
+        n = labels_run(c, slots, nhash, 0, ncached, safe, &seen, &closed);
         if (closed) {
             *nlabels = n;
             return 0;
@@ -1060,6 +1062,14 @@ named:
             return expected(c, tok, PREX_E_SYNTAX, "',' or '}'");
         /* text allows one trailing comma; ",," and "{,}" fail above */
         need_elem = 1;
+        if (n < ncached) {
+            /* back to the run after a label it could not take */
+            int closed = 0;
+
+            n = labels_run(c, slots, nhash, n, ncached, safe, &seen, &closed);
+            if (closed)
+                break;
+        }
     }
     *nlabels = n;
     return 0;
