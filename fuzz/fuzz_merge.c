@@ -143,9 +143,13 @@ static void write_and_parse(prex_merge *m, prex_format fmt, int any_text, unsign
     if (rc == 0)
         rc = prex_writer_finish(&w);
     if (rc != 0) {
-        /* a text counter x_total next to a family x has no OpenMetrics
-         * name of its own; anything else is a table bug */
-        if (!(fmt == PREX_FORMAT_OPENMETRICS && rc == PREX_E_NAME_CLASH))
+        /* documented refusals when writing OpenMetrics: a text counter
+         * x_total next to a family x has no OpenMetrics name of its own,
+         * and a text timestamp may not fit OpenMetrics seconds that read
+         * back within int64 milliseconds (docs/cli.md); anything else is
+         * a table bug */
+        if (!(fmt == PREX_FORMAT_OPENMETRICS &&
+              (rc == PREX_E_NAME_CLASH || (any_text && rc == PREX_E_TIMESTAMP_RANGE))))
             fail(prex_writer_error(&w)->detail, parts, n, &body);
         prex_writer_free(&w);
         prex_buf_free(&body);
