@@ -231,9 +231,9 @@ static int ascii_only(const char *p, const char *e)
 
 /*
  * Finds the first byte in [p, lim) that can end the plain part of a
- * quoted string: '"', '\\', '\n', NUL, or any byte >= 0x80 (UTF-8 must
- * then be checked by the lexer). Returns lim if there is none. Never reads
- * at or past lim.
+ * quoted string: '"', '\\', any byte from NUL to '\n', or any byte >= 0x80
+ * (the lexer then checks tabs, newlines and UTF-8). Returns lim if there
+ * is none. Never reads at or past lim.
  *
  * The SSE2 variant tests 16 bytes per step; the scalar twin, a table
  * lookup per byte, is compiled with -DPREX_NO_SIMD (the sanitizer build
@@ -243,20 +243,21 @@ static int ascii_only(const char *p, const char *e)
 static PREX_INLINE const char *scan_plain(const char *p, const char *lim)
 {
     const __m128i quote = _mm_set1_epi8('"'), bsl = _mm_set1_epi8('\\');
-    const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+    const __m128i low = _mm_set1_epi8(0x0b);
 
     while (lim - p >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bsl)),
-                                   _mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, zero)));
-        int mask = _mm_movemask_epi8(_mm_or_si128(hit, v)); /* v: bytes >= 0x80 */
+        /* a signed compare: bytes 0x00-0x0a and >= 0x80 in one step */
+        __m128i hit = _mm_or_si128(_mm_cmplt_epi8(v, low),
+                                   _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bsl)));
+        int mask = _mm_movemask_epi8(hit);
         if (mask)
             return p + __builtin_ctz((unsigned)mask);
         p += 16;
     }
     while (p < lim) {
         unsigned char ch = (unsigned char)*p;
-        if (ch == '"' || ch == '\\' || ch == '\n' || ch == 0 || ch >= 0x80)
+        if (ch == '"' || ch == '\\' || ch <= 0x0a || ch >= 0x80)
             return p;
         p++;
     }
@@ -266,7 +267,8 @@ static PREX_INLINE const char *scan_plain(const char *p, const char *lim)
 static PREX_INLINE const char *scan_plain(const char *p, const char *lim)
 {
     static const unsigned char stop[256] = {
-        [0] = 1, ['\n'] = 1, ['"'] = 1, ['\\'] = 1,
+        [0] = 1, [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [6] = 1, [7] = 1,
+        [8] = 1, [9] = 1, ['\n'] = 1, ['"'] = 1, ['\\'] = 1,
 #define S8(x) [x] = 1, [x + 1] = 1, [x + 2] = 1, [x + 3] = 1, [x + 4] = 1, [x + 5] = 1, [x + 6] = 1, [x + 7] = 1
         S8(0x80), S8(0x88), S8(0x90), S8(0x98), S8(0xa0), S8(0xa8), S8(0xb0), S8(0xb8),
         S8(0xc0), S8(0xc8), S8(0xd0), S8(0xd8), S8(0xe0), S8(0xe8), S8(0xf0), S8(0xf8),

@@ -350,10 +350,108 @@ static void test_fast_paths(void)
     CU_ASSERT(bad == 0);
 }
 
+/*
+ * Parses "x{l=\"first\"} 1\n" then "x{l=\"VALUE\"} 1\n" (text): the second
+ * line's value is read by the cached-names run, the first's through
+ * lex_string(); with one = 1 only the line with VALUE, through
+ * lex_string(). padded adds a line after it, so that 16-byte steps can
+ * reach past the value's end. Returns the rc of the line with VALUE and, when it parsed,
+ * *vlen the raw length of its label value.
+ */
+static int parse_label_value(const char *value, size_t vl, int one, int padded, size_t *vlen)
+{
+    static const char first[] = "x{l=\"first\"} 1\n";
+    static const char pad[] = "padding_padding_padding_padding_padding 2\n";
+    char in[256], *buf;
+    size_t n = 0;
+    prex_parser p;
+    prex_event ev;
+    int rc;
+
+    if (!one) {
+        memcpy(in, first, sizeof first - 1);
+        n = sizeof first - 1;
+    }
+    memcpy(in + n, "x{l=\"", 5);
+    memcpy(in + n + 5, value, vl);
+    memcpy(in + n + 5 + vl, "\"} 1\n", 5);
+    n += 10 + vl;
+    if (padded) { /* room for 16-byte steps; else the line ends the input */
+        memcpy(in + n, pad, sizeof pad - 1);
+        n += sizeof pad - 1;
+    }
+    buf = exact_copy(in, n);
+    prex_parser_init(&p, buf, n, PREX_FORMAT_TEXT, 0);
+    prex_finish(&p);
+    rc = prex_next(&p, &ev);
+    if (!one && rc == PREX_EV_TYPE) /* not expected: no metadata */
+        rc = PREX_ERROR;
+    if (!one && rc == PREX_EV_SAMPLE)
+        rc = prex_next(&p, &ev);
+    if (rc == PREX_EV_SAMPLE)
+        *vlen = ev.nlabels == 1 ? ev.labels[0].value.len : (size_t)-1;
+    prex_parser_free(&p);
+    free(buf);
+    return rc;
+}
+
+/*
+ * The parser finds the end of a plain label value (no escapes, ASCII, no
+ * control bytes) with its own scan (16 bytes at a time where SIMD is
+ * compiled in) and hands anything else to the lexer: a value of 0 to 40
+ * bytes with every byte value at the start, the middle, the end and
+ * around the 16-byte boundaries must parse exactly when the lexer reads
+ * the quoted string to its closing quote, on a family's first line and on
+ * a line whose label names repeat the previous line's, with and without
+ * a line after it (the end of the input stops 16-byte steps early).
+ */
+static void test_fast_strings(void)
+{
+    char value[48], in[64];
+    size_t len, j, lexlen, vlen;
+    unsigned b;
+    int one, padded, rc, bad = 0;
+
+    for (len = 1; len <= 40; len++) {
+        size_t at[6] = { 0, len / 2, len - 1, 15, 16, 17 };
+
+        for (j = 0; j < 6; j++) {
+            if (at[j] >= len)
+                continue;
+            for (b = 0; b < 256; b++) {
+                int ok;
+
+                memset(value, 'v', len);
+                value[at[j]] = (char)b;
+                in[0] = '"';
+                memcpy(in + 1, value, len);
+                memcpy(in + 1 + len, "\"} 1\n", 5);
+                ok = lex_at(in, len + 6, 0, PREX__C_GEN, &lexlen) == PREX__T_QSTR &&
+                     lexlen == len + 2;
+                for (one = 0; one < 2; one++) {
+                    for (padded = 0; padded < 2; padded++) {
+                        vlen = 0;
+                        rc = parse_label_value(value, len, one, padded, &vlen);
+                        if (ok ? rc != PREX_EV_SAMPLE || vlen != len : rc != PREX_ERROR) {
+                            if (bad++ < 5)
+                                fprintf(stderr, "value of %zu bytes, 0x%02x at %zu (%s line%s): "
+                                        "rc %d, value %zu bytes, lexer %s\n", len, b, at[j],
+                                        one ? "first" : "second", padded ? ", padded" : "", rc,
+                                        vlen, ok ? "takes it" : "does not");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    CU_ASSERT(bad == 0);
+}
+
 static CU_TestInfo lexer_tests[] = {
     {"utf8_strings", test_utf8_strings},
     {"every_byte", test_every_byte},
     {"fast_paths", test_fast_paths},
+    {"fast_strings", test_fast_strings},
     CU_TEST_INFO_NULL,
 };
 
