@@ -692,27 +692,44 @@ static int lex_string(lctx *c)
  *   lex_value: a number of plain digits with an optional fraction that a
  *   space or line end follows (INT or FLOAT; anything longer, signed or
  *   special goes to the lexer, whose maximal munch may make it a WORD);
+ *   it converts the number as it scans it when to_double() would take
+ *   Clinger's fast path with every digit (*v set, *conv = 1: at most 19
+ *   digits, a mantissa below 2^53, at most 22 after the point), so the
+ *   common value is read once;
  *   lex_val_next: a line end or a single space not followed by a blank.
  */
-static PREX_INLINE int lex_value(lctx *c)
+static PREX_INLINE int lex_value(lctx *c, double *v, int *conv)
 {
-    const char *s = c->lx.cur, *e = s;
+    const char *s = c->lx.cur, *e = s, *f;
+    uint64_t m = 0;
+    unsigned d;
+    size_t frac = 0;
     int tok = PREX__T_INT;
 
-    while ((unsigned)(*e - '0') < 10)
+    while ((d = (unsigned)(*e - '0')) < 10) {
+        m = m * 10 + d; /* wraps past 20 digits; unused then */
         e++;
+    }
     if (e == s)
         return lex(c, PREX__C_VAL);
     if (*e == '.') {
         tok = PREX__T_FLOAT;
-        while ((unsigned)(*++e - '0') < 10)
-            ;
+        f = ++e;
+        while ((d = (unsigned)(*e - '0')) < 10) {
+            m = m * 10 + d;
+            e++;
+        }
+        frac = (size_t)(e - f);
     }
     /* the sentinel at the limit is neither */
     if (*e != ' ' && *e != '\n')
         return lex(c, PREX__C_VAL);
     c->lx.tok = s;
     c->lx.cur = e;
+    if ((size_t)(e - s) - (tok == PREX__T_FLOAT) <= 19 && m < (1ull << 53) && frac <= 22) {
+        *v = frac ? (double)m / pow10tab[frac] : (double)m;
+        *conv = 1;
+    }
     return tok;
 }
 
@@ -1769,7 +1786,7 @@ static int exemplar(lctx *c, prex_event *ev)
 static int sample_line(lctx *c, int tok, prex_event *ev)
 {
     const char *at_name = c->lx.tok, *at_value;
-    int om = c->om;
+    int om = c->om, conv = 0;
 
     ev->kind = PREX_EV_SAMPLE;
     ev->labels = c->p->_labels;
@@ -1802,10 +1819,14 @@ static int sample_line(lctx *c, int tok, prex_event *ev)
         }
     }
 
-    tok = lex_value(c);
+    tok = lex_value(c, &ev->value, &conv);
     at_value = c->lx.tok;
-    if (value_token(c, tok, "sample value", &ev->value, &ev->value_raw) < 0)
+    if (conv) {
+        ev->value_raw.ptr = at_value;
+        ev->value_raw.len = (size_t)(c->lx.cur - at_value);
+    } else if (value_token(c, tok, "sample value", &ev->value, &ev->value_raw) < 0) {
         return PREX_ERROR;
+    }
 
     tok = lex_val_next(c);
     if (tok == PREX__T_BLANK) {

@@ -927,6 +927,7 @@ static void test_value_conversion(void)
         "0", "1", "7", "12.5", "0.001", "3.14159", "9007199254740991", "9007199254740992",
         "9007199254740993", "123456789012345678", "1.7976931348623157", "2.2250738585072014",
         "4.9406564584124654", "00012", "1.", ".5",
+        "18446744073709551616", "1844674407370955161.7", /* 2^64: a 64-bit mantissa wraps to 0 */
     };
     static const char *const sep[] = { "", "e", "E", "e+", "e-", "E-" };
     char line[96], tok[64];
@@ -957,6 +958,43 @@ static void test_value_conversion(void)
                 start(&p, line, (size_t)o, TEXT, 0);
                 if (prex_next(&p, &ev) != PREX_EV_SAMPLE ||
                     memcmp(&ev.value, &want, sizeof want) != 0) {
+                    if (bad++ < 5)
+                        fprintf(stderr, "value %s: parser %.17g, strtod %.17g\n", tok, ev.value,
+                                want);
+                }
+                prex_parser_free(&p);
+            }
+        }
+    }
+    /* plain values (digits, an optional fraction), which the parser
+     * converts as it scans them when every digit fits Clinger's fast
+     * path and otherwise hands to the general conversion: 0 to 21 digits
+     * before the point, none or 0 to 25 after, random digits, then a
+     * line end or a timestamp */
+    for (i = 0; i <= 21; i++) {
+        for (j = 0; j <= 27; j++) { /* j == 0: no point; j == 1: "1." */
+            for (x = 0; x < 8; x++) {
+                prex_parser p;
+                prex_event ev;
+                double want;
+                size_t k, n = 0, fd = j ? j - 1 : 0;
+                int o;
+
+                for (k = 0; k < i; k++)
+                    tok[n++] = (char)('0' + (r = r * 1103515245u + 12345u) % 10);
+                if (i == 0)
+                    tok[n++] = '0';
+                if (j)
+                    tok[n++] = '.';
+                for (k = 0; k < fd; k++)
+                    tok[n++] = (char)('0' + (r = r * 1103515245u + 12345u) % 10);
+                tok[n] = 0;
+                o = snprintf(line, sizeof line, x & 1 ? "a %s 1234\n" : "a %s\n", tok);
+                want = strtod(tok, NULL);
+                start(&p, line, (size_t)o, TEXT, 0);
+                if (prex_next(&p, &ev) != PREX_EV_SAMPLE ||
+                    memcmp(&ev.value, &want, sizeof want) != 0 ||
+                    ev.value_raw.len != n || memcmp(ev.value_raw.ptr, tok, n) != 0) {
                     if (bad++ < 5)
                         fprintf(stderr, "value %s: parser %.17g, strtod %.17g\n", tok, ev.value,
                                 want);
