@@ -372,6 +372,52 @@ static const double pow10tab[] = {
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
 };
 
+#ifdef __SIZEOF_INT128__
+__extension__ typedef unsigned __int128 prex_u128;
+
+/*
+ * m * 10^e10 correctly rounded (to nearest, ties to even), for a mantissa
+ * m of at least 2^53 (too wide for Clinger's fast path) and below 2^64,
+ * and |e10| <= 22, so that 5^|e10| < 2^52 and the arithmetic below is
+ * exact in 128 bits: m * 5^e10 for e10 >= 0, else the quotient of
+ * m * 2^64 by 5^-e10 (at least 65 bits) and whether a remainder was
+ * left. The 54 leading bits of that exact value and the sticky bit of the
+ * rest give the one rounding; the powers of two are exact.
+ */
+static double exact_wide(uint64_t m, int e10)
+{
+    uint64_t p5 = 1, mant, hi;
+    prex_u128 x;
+    int e2, bits, shift, sticky = 0, k;
+
+    for (k = e10 < 0 ? -e10 : e10; k > 0; k--)
+        p5 *= 5;
+    if (e10 >= 0) {
+        x = (prex_u128)m * p5;
+        e2 = e10;
+    } else {
+        prex_u128 num = (prex_u128)m << 64;
+        x = num / p5;
+        sticky = num % p5 != 0;
+        e2 = e10 - 64;
+    }
+    hi = (uint64_t)(x >> 64);
+    bits = hi ? 128 - __builtin_clzll(hi) : 64 - __builtin_clzll((uint64_t)x);
+    shift = bits - 54; /* >= 0: x >= m >= 2^53 */
+    if (shift > 0 && (x & (((prex_u128)1 << shift) - 1)) != 0)
+        sticky = 1;
+    mant = (uint64_t)(x >> shift); /* 54 bits: 53 and the rounding bit */
+    if ((mant & 1) && (sticky || (mant & 2)))
+        mant += 2;
+    mant >>= 1;
+    if (mant >> 53) { /* rounded up to the next power of two */
+        mant >>= 1;
+        shift++;
+    }
+    return ldexp((double)mant, e2 + shift + 1);
+}
+#endif
+
 static int ieq(const char *s, size_t n, const char *lit)
 {
     size_t i;
@@ -389,7 +435,9 @@ static int ieq(const char *s, size_t n, const char *lit)
  * Converts a token already known to match the float grammar.
  * Returns 0, -1 on overflow (|v| would be infinite), or -2 when the C
  * library could not read it (only with an unusual LC_NUMERIC). Exact for
- * the common cases (Clinger's fast path); strtod for the rest.
+ * the common cases (Clinger's fast path, and up to 19 significant digits
+ * with a power of ten up to 1e22 in 128-bit integers); strtod for the
+ * rest.
  */
 static int to_double(const char *s, size_t n, double *out)
 {
@@ -449,6 +497,15 @@ static int to_double(const char *s, size_t n, double *out)
         *out = neg ? -v : v;
         return 0;
     }
+#ifdef __SIZEOF_INT128__
+    /* 17 to 19 significant digits, as the shortest form of many doubles
+     * is written: exact in 128-bit integers */
+    if (exact && exp10 >= -22 && exp10 <= 22) {
+        double v = exact_wide(m, exp10);
+        *out = neg ? -v : v;
+        return 0;
+    }
+#endif
     {
         /* The token in the buffer is always followed by a blank, a line
          * end or the sentinel NUL, all of which stop strtod, so it can

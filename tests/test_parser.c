@@ -921,6 +921,12 @@ static void test_label_name_cache(void)
  * power of ten up to 1e22 (exponent written or not); the result must be
  * strtod's, bit for bit, on both sides of every bound.
  */
+/* The next value of a small deterministic generator. */
+static unsigned next_rand(unsigned *r)
+{
+    return *r = *r * 1103515245u + 12345u;
+}
+
 static void test_value_conversion(void)
 {
     static const char *const mant[] = {
@@ -928,6 +934,12 @@ static void test_value_conversion(void)
         "9007199254740993", "123456789012345678", "1.7976931348623157", "2.2250738585072014",
         "4.9406564584124654", "00012", "1.", ".5",
         "18446744073709551616", "1844674407370955161.7", /* 2^64: a 64-bit mantissa wraps to 0 */
+        /* halfway between two doubles: ties go to the even mantissa */
+        "9007199254740995", "18014398509481986", "18014398509481990", "36028797018963970",
+        "9223372036854775807", "9999999999999999999",
+        /* just above halfway, known only from the division's remainder
+         * (m * 2^64 / 5^22 ends in a 1 and eleven 0 bits) */
+        "0.0000009007199254745694", "0.0000009007199254747621", "0.0000009007199254749548",
     };
     static const char *const sep[] = { "", "e", "E", "e+", "e-", "E-" };
     char line[96], tok[64];
@@ -981,13 +993,13 @@ static void test_value_conversion(void)
                 int o;
 
                 for (k = 0; k < i; k++)
-                    tok[n++] = (char)('0' + (r = r * 1103515245u + 12345u) % 10);
+                    tok[n++] = (char)('0' + next_rand(&r) % 10);
                 if (i == 0)
                     tok[n++] = '0';
                 if (j)
                     tok[n++] = '.';
                 for (k = 0; k < fd; k++)
-                    tok[n++] = (char)('0' + (r = r * 1103515245u + 12345u) % 10);
+                    tok[n++] = (char)('0' + next_rand(&r) % 10);
                 tok[n] = 0;
                 o = snprintf(line, sizeof line, x & 1 ? "a %s 1234\n" : "a %s\n", tok);
                 want = strtod(tok, NULL);
@@ -1002,6 +1014,51 @@ static void test_value_conversion(void)
                 prex_parser_free(&p);
             }
         }
+    }
+    /* mantissas of 16 to 20 significant digits (17-19 take the 128-bit
+     * exact path when the power of ten is within 1e22), the point
+     * anywhere, with or without an exponent, a sign now and then, and
+     * doubles' shortest forms printed with %.17g: bit for bit what strtod
+     * gives */
+    for (i = 0; i < 60000; i++) {
+        prex_parser p;
+        prex_event ev;
+        double want;
+        size_t k, n = 0, nd = 16 + next_rand(&r) % 5, point;
+        int o;
+
+        if (i % 3 == 0) {
+            uint64_t bitsv = ((uint64_t)next_rand(&r) << 32) ^
+                             next_rand(&r);
+            double d;
+
+            bitsv = (bitsv & 0x800fffffffffffffull) |
+                    ((uint64_t)(1023 - 80 + next_rand(&r) % 160) << 52);
+            memcpy(&d, &bitsv, sizeof d);
+            n = (size_t)snprintf(tok, sizeof tok, "%.17g", d);
+        } else {
+            if (r % 7 == 0)
+                tok[n++] = '-';
+            tok[n++] = (char)('1' + next_rand(&r) % 9);
+            point = next_rand(&r) % (nd + 1);
+            for (k = 1; k < nd; k++) {
+                if (k == point)
+                    tok[n++] = '.';
+                tok[n++] = (char)('0' + next_rand(&r) % 10);
+            }
+            if (i % 3 == 2)
+                n += (size_t)snprintf(tok + n, sizeof tok - n, "e%d",
+                                      (int)(next_rand(&r) % 61) - 30);
+            tok[n] = 0;
+        }
+        o = snprintf(line, sizeof line, "a %s\n", tok);
+        want = strtod(tok, NULL);
+        start(&p, line, (size_t)o, TEXT, 0);
+        if (prex_next(&p, &ev) != PREX_EV_SAMPLE || memcmp(&ev.value, &want, sizeof want) != 0) {
+            if (bad++ < 5)
+                fprintf(stderr, "value %s: parser %.17g, strtod %.17g\n", tok, ev.value, want);
+        }
+        prex_parser_free(&p);
     }
     CU_ASSERT(bad == 0);
 }
