@@ -168,6 +168,21 @@ static uint64_t hash_slice(prex_slice sl, int esc, uint64_t seed)
     return mix64(fold_slice(sl, esc, seed));
 }
 
+/* One label's term in the order-independent label-set hash; namehash is
+ * fold_slice(name, SEED_LABEL). The name and value folds are mixed once,
+ * here. value_term() is the same for a non-empty value without escapes. */
+static PREX_INLINE uint64_t value_term(const char *v, size_t n, uint64_t namehash)
+{
+    return mix64(namehash * 31 ^ fold_bytes((const unsigned char *)v, n, SEED_SAMPLE));
+}
+
+static PREX_INLINE uint64_t label_term(const prex_label *l, uint64_t namehash)
+{
+    if (l->value.len == 0) /* an empty value is an absent label */
+        return 0;
+    return mix64(namehash * 31 ^ fold_slice(l->value, l->value_esc, SEED_SAMPLE));
+}
+
 /* MARK: small helpers */
 
 static int slice_eq(prex_slice a, const char *b, size_t blen)
@@ -290,6 +305,7 @@ typedef struct lctx {
     int qname;           /* the metric name was a quoted element in braces */
     const char *at_exemplar; /* the '#' of the exemplar, if any */
     uint64_t nhash[PREX_MAX_LABELS]; /* folds of the sample's label names */
+    uint64_t term[PREX_MAX_LABELS];  /* their labels' terms (label_term()) */
     prex_event *ev;
 } lctx;
 
@@ -958,6 +974,7 @@ static PREX_INLINE size_t labels_run(lctx *c, prex_label *slots, uint64_t *nhash
         slots[n].value.ptr = v;
         slots[n].value.len = (size_t)(e - v);
         slots[n].value_esc = 0;
+        c->term[n] = e > v ? value_term(v, (size_t)(e - v), k->hash) : 0;
         nhash[n++] = k->hash;
         bits |= bit;
         cur = e + 2;
@@ -1130,6 +1147,8 @@ named:
             return fail(c, c->lx.tok, PREX_E_LIMIT_LABEL_VALUE,
                         "label value of %zu bytes exceeds the limit of %zu",
                         slots[n].value.len, p->_lim.max_label_value);
+        if (!exemplar)
+            c->term[n] = label_term(&slots[n], h);
         n++;
         tok = lex_punct(c);
         if (tok == PREX__T_RBRACE)
@@ -1467,31 +1486,19 @@ int prex__number(const char *s, size_t n, double *v)
     return to_double(tmp, n, v) != 0 ? -1 : 0;
 }
 
-/* One label's term in the order-independent label-set hash; namehash is
- * fold_slice(name, SEED_LABEL), computed when the label was parsed. The
- * name and value folds are mixed once, here. */
-static PREX_INLINE uint64_t label_term(const prex_label *l, uint64_t namehash)
-{
-    if (l->value.len == 0) /* an empty value is an absent label */
-        return 0;
-    return mix64(namehash * 31 ^ fold_slice(l->value, l->value_esc, SEED_SAMPLE));
-}
 
-/* Order-independent hash of a label set (a sum of per-label terms), and
- * *skipterm, the term of label skip (0 when skip is NULL). */
+/* Order-independent hash of a label set (a sum of the per-label terms
+ * labels() computed as it read each label), and *skipterm, the term of
+ * label skip (0 when skip is NULL). */
 static uint64_t labels_hash(const lctx *c, const prex_event *ev, const prex_label *skip,
                             uint64_t *skipterm)
 {
     uint64_t h = 0;
     size_t i;
 
-    *skipterm = 0;
-    for (i = 0; i < ev->nlabels; i++) {
-        uint64_t t = label_term(&ev->labels[i], c->nhash[i]);
-        if (&ev->labels[i] == skip)
-            *skipterm = t;
-        h += t;
-    }
+    for (i = 0; i < ev->nlabels; i++)
+        h += c->term[i];
+    *skipterm = skip ? c->term[skip - ev->labels] : 0;
     return h;
 }
 
