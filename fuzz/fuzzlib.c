@@ -464,6 +464,38 @@ static void check_labels(const char *what, const prex_label *l, size_t n,
 }
 
 /* Checks the fields of a sample event. */
+/*
+ * An oracle for the parser's number conversion: a value whose token is a
+ * decimal number (digits, a point, an exponent; not Inf, NaN or other
+ * words) must hold what the C library's strtod reads from that token, bit
+ * for bit. The parser converts most values itself (as it scans them,
+ * Clinger's fast path, 128-bit exact arithmetic) and only the rest with
+ * strtod. The fuzzers run in the C locale.
+ */
+static void check_value(const char *what, prex_slice raw, double v)
+{
+    char tmp[512], *end;
+    double want;
+    size_t i;
+
+    if (raw.len == 0 || raw.len >= sizeof tmp)
+        return;
+    for (i = 0; i < raw.len; i++) {
+        char c = raw.ptr[i];
+        if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' ||
+              c == '-'))
+            return;
+    }
+    memcpy(tmp, raw.ptr, raw.len);
+    tmp[raw.len] = 0;
+    want = strtod(tmp, &end);
+    if (end != tmp + raw.len)
+        prex_fuzz_die("%s \"%s\" accepted, but strtod reads only %zu bytes of it", what, tmp,
+                      (size_t)(end - tmp));
+    if (memcmp(&want, &v, sizeof v) != 0)
+        prex_fuzz_die("%s \"%s\": parser %.17g, strtod %.17g", what, tmp, v, want);
+}
+
 static void check_sample(const prex_fuzz_track *t, const prex_event *ev,
                          const char *lo, const char *hi)
 {
@@ -485,6 +517,7 @@ static void check_sample(const prex_fuzz_track *t, const prex_event *ev,
     check_slice("sample value", ev->value_raw, lo, hi);
     if (ev->value_raw.len == 0)
         prex_fuzz_die("sample: empty value token");
+    check_value("sample value", ev->value_raw, ev->value);
     check_slice("sample timestamp", ev->timestamp_raw, lo, hi);
     if (ev->has_timestamp && ev->timestamp_raw.len == 0)
         prex_fuzz_die("sample: timestamp without its token");
@@ -499,6 +532,7 @@ static void check_sample(const prex_fuzz_track *t, const prex_event *ev,
         check_slice("exemplar value", ex->value_raw, lo, hi);
         if (ex->value_raw.len == 0)
             prex_fuzz_die("exemplar: empty value token");
+        check_value("exemplar value", ex->value_raw, ex->value);
         check_slice("exemplar timestamp", ex->timestamp_raw, lo, hi);
         if (ex->has_timestamp && ex->timestamp_raw.len == 0)
             prex_fuzz_die("exemplar: timestamp without its token");
