@@ -75,36 +75,46 @@ static uint64_t hword(uint64_t h, uint64_t w)
 }
 
 /* Folds b[0..n) into a seed, without the final avalanche (fold_slice()
- * callers mix the result themselves). */
+ * callers mix the result themselves). The words are read at positions
+ * that depend only on n, overlapping at the end, so that the branches
+ * depend on n's range rather than on its exact value: 9 to 16 bytes are
+ * two words, 17 to 32 four, longer slices 16 bytes per step and the last
+ * 16 to 32 as four words. */
 static PREX_INLINE uint64_t fold_bytes(const unsigned char *b, size_t n, uint64_t seed)
 {
-    uint64_t h = seed, w;
-    size_t len = n;
+    uint64_t h = seed, w, w1;
 
-    while (n >= 8) {
-        memcpy(&w, b, 8);
-        h = hword(h, w);
-        b += 8;
-        n -= 8;
-    }
-    if (n) {
-        if (len >= 8) {
-            /* the last 8 bytes, overlapping the previous word */
-            memcpy(&w, b + n - 8, 8);
-        } else if (n >= 4) {
-            /* two 4-byte loads that overlap: every byte is in w once or
-             * twice, at positions fixed by n, so w differs when the bytes
-             * differ (short label values are the common case) */
-            uint32_t lo, hi;
-            memcpy(&lo, b, 4);
-            memcpy(&hi, b + n - 4, 4);
-            w = lo | (uint64_t)hi << 32;
-        } else {
-            w = b[0] | (uint64_t)b[n / 2] << 8 | (uint64_t)b[n - 1] << 16;
+    if (n > 16) {
+        const unsigned char *e = b + n;
+
+        while (e - b > 32) {
+            memcpy(&w, b, 8);
+            memcpy(&w1, b + 8, 8);
+            h = hword(hword(h, w), w1);
+            b += 16;
         }
-        h = hword(h, w);
+        memcpy(&w, b, 8);
+        memcpy(&w1, b + 8, 8);
+        h = hword(hword(h, w), w1);
+        memcpy(&w, e - 16, 8);
+        memcpy(&w1, e - 8, 8);
+        h = hword(hword(h, w), w1);
+    } else if (n >= 8) {
+        memcpy(&w, b, 8);
+        memcpy(&w1, b + n - 8, 8);
+        h = hword(hword(h, w), w1);
+    } else if (n >= 4) {
+        /* two 4-byte loads that overlap: every byte is in w once or
+         * twice, at positions fixed by n, so w differs when the bytes
+         * differ (short label values are the common case) */
+        uint32_t lo, hi;
+        memcpy(&lo, b, 4);
+        memcpy(&hi, b + n - 4, 4);
+        h = hword(h, lo | (uint64_t)hi << 32);
+    } else if (n) {
+        h = hword(h, b[0] | (uint64_t)b[n / 2] << 8 | (uint64_t)b[n - 1] << 16);
     }
-    return h ^ len;
+    return h ^ n;
 }
 
 /*

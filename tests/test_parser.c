@@ -1733,6 +1733,63 @@ static void test_recover_long_line(void)
     prex_parser_free(&p);
 }
 
+/*
+ * Every byte of a label value, a label name and a metric name counts in
+ * the series key: two samples whose value (or name) differs in one byte
+ * are two series, and the same bytes twice are a duplicate. Lengths 1 to
+ * 72 cross every range the word fold reads differently (1-3, 4-7, 8-16,
+ * 17-32, then 16 bytes per step); the value is read by the general label
+ * loop on the first line and by the cached-names run on the second.
+ */
+static void test_series_key_bytes(void)
+{
+    char in[512], v1[80], v2[80];
+    size_t len, i, o;
+    int bad = 0, what;
+
+    for (what = 0; what < 3; what++) { /* label value, label name, metric name */
+        for (len = 1; len <= 72; len++) {
+            for (i = 0; i <= len; i++) { /* i == len: the same bytes twice */
+                prex_parser p;
+                prex_event ev;
+                int rc, want;
+
+                for (o = 0; o < len; o++)
+                    v1[o] = (char)('a' + (o * 7 + len) % 26);
+                memcpy(v2, v1, len);
+                if (i < len)
+                    v2[i] = v2[i] == 'z' ? 'y' : (char)(v2[i] + 1);
+                v1[len] = v2[len] = 0;
+                if (what == 0)
+                    o = (size_t)snprintf(in, sizeof in, "# TYPE m gauge\nm{a=\"%s\",b=\"x\"} 1\n"
+                                         "m{a=\"%s\",b=\"x\"} 2\n", v1, v2);
+                else if (what == 1)
+                    o = (size_t)snprintf(in, sizeof in, "# TYPE m gauge\nm{%s=\"x\"} 1\n"
+                                         "m{%s=\"x\"} 2\n", v1, v2);
+                else
+                    o = (size_t)snprintf(in, sizeof in, "m_%s{a=\"x\"} 1\nm_%s{a=\"x\"} 2\n", v1, v2);
+                prex_parser_init(&p, in, o, TEXT, 0);
+                prex_finish(&p);
+                while ((rc = prex_next(&p, &ev)) > 0 && rc != PREX_EV_EOF)
+                    ;
+                /* the same metric name twice is one family; a different
+                 * one is a second family, valid either way */
+                want = i == len ? PREX_ERROR : PREX_EV_EOF;
+                if (rc != want ||
+                    (rc == PREX_ERROR && prex_parser_error(&p)->code != PREX_E_DUP_SERIES)) {
+                    if (bad++ < 5)
+                        fprintf(stderr, "%s of %zu bytes, %s: rc %d (%s)\n",
+                                what == 0 ? "label value" : what == 1 ? "label name" : "metric name",
+                                len, i == len ? "the same twice" : "one byte apart", rc,
+                                rc == PREX_ERROR ? prex_errname(prex_parser_error(&p)->code) : "-");
+                }
+                prex_parser_free(&p);
+            }
+        }
+    }
+    CU_ASSERT(bad == 0);
+}
+
 static CU_TestInfo parser_tests[] = {
     {"event_help", test_event_help},
     {"event_meta_forms", test_event_meta_forms},
@@ -1750,6 +1807,7 @@ static CU_TestInfo parser_tests[] = {
     {"lenient_flags", test_lenient_flags},
     {"limits", test_limits},
     {"value_conversion", test_value_conversion},
+    {"series_key_bytes", test_series_key_bytes},
     {"label_name_cache", test_label_name_cache},
     {"error_positions", test_error_positions},
     {"legacy_names", test_legacy_names},
