@@ -164,6 +164,7 @@ uint64_t prex__series_key(const prex_event *ev);
 int prex__set_get_or_put(prex__set *s, const prex_alloc *alc, uint64_t key,
                          uint32_t *val);
 int prex__set_get(const prex__set *s, uint64_t key, uint32_t *val);
+int prex__set_reserve(prex__set *s, const prex_alloc *alc, size_t n);
 void prex__set_update(prex__set *s, uint64_t key, uint32_t val);
 void prex__set_clear(prex__set *s, const prex_alloc *alc);
 void prex__set_free(prex__set *s, const prex_alloc *alc);

@@ -1374,6 +1374,13 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
     }
     if (p->_alc) {
         int r;
+        /* the first family: room at once for the family and sample names
+         * the buffer may hold (one per 64 bytes, at most 2048), instead of
+         * doubling the set from 64 slots as they come */
+        if (!p->_families._cap &&
+            prex__set_reserve(&p->_families, p->_alc,
+                              p->_len / 64 < 2048 ? p->_len / 64 : 2048) < 0)
+            return nomem(c);
         v = p->_famid << 4;
         r = prex__set_get_or_put(&p->_families, p->_alc, fkey, &v);
         if (r < 0)

@@ -22,9 +22,8 @@ static size_t probe(const prex__set *s, uint64_t key)
 }
 
 /* Doubles the table (or creates it with 64 slots). 0 ok, -1 no memory. */
-static int grow(prex__set *s, const prex_alloc *alc)
+static int grow_to(prex__set *s, const prex_alloc *alc, size_t ncap)
 {
-    size_t ncap = s->_cap ? s->_cap * 2 : 64;
     uint64_t *nslots = alc->malloc(alc->ctx, ncap * sizeof *nslots);
     uint32_t *nvals = alc->malloc(alc->ctx, ncap * sizeof *nvals);
     prex__set n;
@@ -62,6 +61,23 @@ static int grow(prex__set *s, const prex_alloc *alc)
  * holds the stored value. Returns 1 if the key was present, 0 if it was
  * inserted, -1 when memory ran out.
  */
+static int grow(prex__set *s, const prex_alloc *alc)
+{
+    return grow_to(s, alc, s->_cap ? s->_cap * 2 : 64);
+}
+
+/* Makes room for about n keys at once (the capacity a power of two, at
+ * least 2n), so that a set whose size is known in advance is not grown
+ * step by step. Returns 0, or -1 when out of memory. */
+int prex__set_reserve(prex__set *s, const prex_alloc *alc, size_t n)
+{
+    size_t cap = 64;
+
+    while (cap < 2 * n)
+        cap *= 2;
+    return cap > s->_cap ? grow_to(s, alc, cap) : 0;
+}
+
 int prex__set_get_or_put(prex__set *s, const prex_alloc *alc, uint64_t key,
                          uint32_t *val)
 {

@@ -14,6 +14,7 @@
 
 #include <CUnit/CUnit.h>
 
+#include "internal.h"
 #include "prex.h"
 #include "testlib.h"
 
@@ -1790,6 +1791,45 @@ static void test_series_key_bytes(void)
     CU_ASSERT(bad == 0);
 }
 
+/*
+ * The validator's hash set: prex__set_reserve() makes room at once (a
+ * power of two of at least twice the keys asked for), keeps the keys
+ * already in, never shrinks, and the keys it was sized for go in without
+ * growing it.
+ */
+static void test_set_reserve(void)
+{
+    prex__set s;
+    size_t i, cap;
+    uint32_t v;
+    int bad = 0;
+
+    memset(&s, 0, sizeof s);
+    for (i = 1; i <= 40; i++) {
+        v = (uint32_t)i;
+        CU_ASSERT(prex__set_get_or_put(&s, &prex_alloc_libc, i * 0x9e3779b97f4a7c15ull, &v) == 0);
+    }
+    CU_ASSERT(s._cap == 128);
+    CU_ASSERT(prex__set_reserve(&s, &prex_alloc_libc, 1000) == 0);
+    CU_ASSERT(s._cap == 2048);
+    CU_ASSERT(prex__set_reserve(&s, &prex_alloc_libc, 10) == 0);
+    CU_ASSERT(s._cap == 2048); /* never shrinks */
+    cap = s._cap;
+    for (i = 1; i <= 1000; i++) {
+        v = (uint32_t)i;
+        if (prex__set_get_or_put(&s, &prex_alloc_libc, i * 0x9e3779b97f4a7c15ull, &v) !=
+                (i <= 40 ? 1 : 0) || v != (uint32_t)i)
+            bad++;
+    }
+    CU_ASSERT(s._cap == cap);
+    CU_ASSERT(s._count == 1000);
+    for (i = 1; i <= 1000; i++)
+        if (!prex__set_get(&s, i * 0x9e3779b97f4a7c15ull, &v) || v != (uint32_t)i)
+            bad++;
+    CU_ASSERT(bad == 0);
+    prex__set_free(&s, &prex_alloc_libc);
+}
+
 static CU_TestInfo parser_tests[] = {
     {"event_help", test_event_help},
     {"event_meta_forms", test_event_meta_forms},
@@ -1808,6 +1848,7 @@ static CU_TestInfo parser_tests[] = {
     {"limits", test_limits},
     {"value_conversion", test_value_conversion},
     {"series_key_bytes", test_series_key_bytes},
+    {"set_reserve", test_set_reserve},
     {"label_name_cache", test_label_name_cache},
     {"error_positions", test_error_positions},
     {"legacy_names", test_legacy_names},
