@@ -178,19 +178,20 @@ static uint64_t hash_slice(prex_slice sl, int esc, uint64_t seed)
     return mix64(fold_slice(sl, esc, seed));
 }
 
-/* One label's term in the order-independent label-set hash; namehash is
- * fold_slice(name, SEED_LABEL). The name and value folds are mixed once,
- * here. value_term() is the same for a non-empty value without escapes. */
-static PREX_INLINE uint64_t value_term(const char *v, size_t n, uint64_t namehash)
+/* One label's term in the order-independent label-set hash, from namehash,
+ * fold_slice(name, SEED_LABEL), and the fold of the value's decoded bytes:
+ * the two folds are mixed once, here. */
+static PREX_INLINE uint64_t term_of(uint64_t namehash, uint64_t valuefold)
 {
-    return mix64(namehash * 31 ^ fold_bytes((const unsigned char *)v, n, SEED_SAMPLE));
+    return mix64(namehash * 31 ^ valuefold);
 }
 
+/* The term of a label (0 for an empty value: an absent label). */
 static PREX_INLINE uint64_t label_term(const prex_label *l, uint64_t namehash)
 {
-    if (l->value.len == 0) /* an empty value is an absent label */
+    if (l->value.len == 0)
         return 0;
-    return mix64(namehash * 31 ^ fold_slice(l->value, l->value_esc, SEED_SAMPLE));
+    return term_of(namehash, fold_slice(l->value, l->value_esc, SEED_SAMPLE));
 }
 
 /* MARK: small helpers */
@@ -984,7 +985,9 @@ static PREX_INLINE size_t labels_run(lctx *c, prex_label *slots, uint64_t *nhash
         slots[n].value.ptr = v;
         slots[n].value.len = (size_t)(e - v);
         slots[n].value_esc = 0;
-        c->term[n] = e > v ? value_term(v, (size_t)(e - v), k->hash) : 0;
+        c->term[n] = e > v ? term_of(k->hash, fold_bytes((const unsigned char *)v,
+                                                          (size_t)(e - v), SEED_SAMPLE))
+                           : 0;
         nhash[n++] = k->hash;
         bits |= bit;
         cur = e + 2;
@@ -1502,7 +1505,6 @@ int prex__number(const char *s, size_t n, double *v)
         return -1;
     return to_double(tmp, n, v) != 0 ? -1 : 0;
 }
-
 
 /* Order-independent hash of a label set (a sum of the per-label terms
  * labels() computed as it read each label), and *skipterm, the term of
