@@ -21,7 +21,8 @@ static size_t probe(const prex__set *s, uint64_t key)
     return i;
 }
 
-/* Doubles the table (or creates it with 64 slots). 0 ok, -1 no memory. */
+/* Moves the keys into a table of ncap slots (a power of two, more than
+ * twice the count). 0 ok, -1 no memory. */
 static int grow_to(prex__set *s, const prex_alloc *alc, size_t ncap)
 {
     uint64_t *nslots = alc->malloc(alc->ctx, ncap * sizeof *nslots);
@@ -56,11 +57,7 @@ static int grow_to(prex__set *s, const prex_alloc *alc, size_t ncap)
     return 0;
 }
 
-/*
- * Looks key up; when absent, inserts it with value *val. On return *val
- * holds the stored value. Returns 1 if the key was present, 0 if it was
- * inserted, -1 when memory ran out.
- */
+/* Doubles the table (or creates it with 64 slots). 0 ok, -1 no memory. */
 static int grow(prex__set *s, const prex_alloc *alc)
 {
     return grow_to(s, alc, s->_cap ? s->_cap * 2 : 64);
@@ -78,6 +75,11 @@ int prex__set_reserve(prex__set *s, const prex_alloc *alc, size_t n)
     return cap > s->_cap ? grow_to(s, alc, cap) : 0;
 }
 
+/*
+ * Looks key up; when absent, inserts it with value *val. On return *val
+ * holds the stored value. Returns 1 if the key was present, 0 if it was
+ * inserted, -1 when memory ran out.
+ */
 int prex__set_get_or_put(prex__set *s, const prex_alloc *alc, uint64_t key,
                          uint32_t *val)
 {
