@@ -463,7 +463,6 @@ static void check_labels(const char *what, const prex_label *l, size_t n,
     }
 }
 
-/* Checks the fields of a sample event. */
 /*
  * An oracle for the parser's number conversion: a value whose token is a
  * decimal number (digits, a point, an exponent; not Inf, NaN or other
@@ -496,6 +495,7 @@ static void check_value(const char *what, prex_slice raw, double v)
         prex_fuzz_die("%s \"%s\": parser %.17g, strtod %.17g", what, tmp, v, want);
 }
 
+/* Checks the fields of a sample event. */
 static void check_sample(const prex_fuzz_track *t, const prex_event *ev,
                          const char *lo, const char *hi)
 {

@@ -950,8 +950,9 @@ static int label_name_eq(const prex_label *a, const prex_label *b)
  * the '}' after it. Takes labels while all of that holds, and stops
  * before the first one it cannot take whole, which labels() then reads
  * (and fails on, if it must) as it would have. Returns the label count,
- * the labels taken in slots and nhash and their bits added to *seen;
- * *closed when the '}' was taken.
+ * the labels taken in slots, nhash and c->term (each label's hash term,
+ * computed here while its value is at hand) and their bits added to
+ * *seen; *closed when the '}' was taken.
  */
 static PREX_INLINE size_t labels_run(lctx *c, prex_label *slots, uint64_t *nhash, size_t n,
                                      size_t ncached, const char *safe, uint64_t *seen,
