@@ -152,14 +152,108 @@ static size_t next_special(const char *p, size_t i, size_t n)
 }
 #endif
 
-/* Escapes decoded bytes p[0..n) per mode into o, which has room for 2n
- * bytes, and returns the end. Runs without a byte to escape are copied in
- * one piece (a quote in text HELP is such a byte). */
-static char *escape_to(char *o, const char *p, size_t n, int mode)
+/*
+ * Room escape_to() and copy_short() may write past the bytes they return:
+ * they store whole 16-byte words.
+ */
+#define OVERSHOOT 16
+
+#ifdef PREX_SIMD_SSE2
+/* Nonzero when the 16 bytes from p lie in p's 4 KiB page: loading them
+ * cannot fault, even where fewer of them belong to the string. */
+static inline int page_safe16(const char *p)
+{
+    return ((uintptr_t)p & 4095) <= 4096 - 16;
+}
+
+/* Copies n bytes to o, which has room for n + OVERSHOOT: a string of at
+ * most 16 bytes (most names) in one load and one store. */
+static inline char *copy_short(char *o, const char *p, size_t n)
+{
+    if (n <= 16 && page_safe16(p))
+        _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)p));
+    else
+        memcpy(o, p, n);
+    return o + n;
+}
+
+/* The length of the leading run of p[0..n) copied to o in 16-byte words
+ * free of a backslash, a newline and a quote: all of n (the common case)
+ * unless such a byte is found, or the last word would cross into the next
+ * page. o has room for n + OVERSHOOT. */
+static inline size_t copy_plain(char *o, const char *p, size_t n)
+{
+    size_t i = 0;
+
+    for (; n - i >= 16; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+
+        if (special_mask(p + i))
+            return i;
+        _mm_storeu_si128((__m128i *)(void *)(o + i), v);
+    }
+    if (i < n && page_safe16(p + i)) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+
+        if (special_mask(p + i) & ((1u << (n - i)) - 1))
+            return i;
+        _mm_storeu_si128((__m128i *)(void *)(o + i), v);
+        return n;
+    }
+    return i;
+}
+
+/* prex_is_legacy_label_name() for the common name of 1 to 16 bytes in
+ * one load: every byte [A-Za-z0-9_], the first not a digit. Longer names
+ * and names at a page's end go to the library's check. */
+static inline int legacy_label_name(prex_slice name)
+{
+    const __m128i case_bit = _mm_set1_epi8(0x20), us = _mm_set1_epi8('_');
+    /* x + (0x80 - lo) < -128 + width, signed: lo <= x < lo + width */
+    const __m128i abias = _mm_set1_epi8((char)(0x80 - 'a')), alim = _mm_set1_epi8(-128 + 26);
+    const __m128i dbias = _mm_set1_epi8((char)(0x80 - '0')), dlim = _mm_set1_epi8(-128 + 10);
+    __m128i v, alpha, digit;
+    unsigned ok, want;
+
+    if (name.len - 1 >= 16 || !page_safe16(name.ptr))
+        return prex_is_legacy_label_name(name);
+    v = _mm_loadu_si128((const __m128i *)(const void *)name.ptr);
+    alpha = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, case_bit), abias), alim);
+    digit = _mm_cmplt_epi8(_mm_add_epi8(v, dbias), dlim);
+    ok = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, _mm_cmpeq_epi8(v, us)),
+                                                  digit));
+    want = (2u << (name.len - 1)) - 1;
+    return (ok & want) == want && !((unsigned)_mm_movemask_epi8(digit) & 1);
+}
+#else
+/* The scalar twins: plain copies, no run taken before the scan, and the
+ * library's name check. */
+static inline char *copy_short(char *o, const char *p, size_t n)
+{
+    memcpy(o, p, n);
+    return o + n;
+}
+
+static inline size_t copy_plain(char *o, const char *p, size_t n)
+{
+    (void)o, (void)p, (void)n;
+    return 0;
+}
+
+static inline int legacy_label_name(prex_slice name)
+{
+    return prex_is_legacy_label_name(name);
+}
+#endif
+
+/* escape_to() from p[i], where the plain run copied to o ends: the rest
+ * of the value, escaped, after the run. Returns the end. */
+static PREX_NOINLINE char *escape_rest(char *o, const char *p, size_t i, size_t n, int mode)
 {
     const unsigned mask = mode == ESC_STRING ? 3 : 1;
-    size_t i = 0, start = 0;
+    size_t start = i;
 
+    o += i;
     while ((i = next_special(p, i, n)) < n) {
         unsigned char c = (unsigned char)p[i];
 
@@ -175,6 +269,19 @@ static char *escape_to(char *o, const char *p, size_t n, int mode)
     }
     memcpy(o, p + start, n - start);
     return o + (n - start);
+}
+
+/* Escapes decoded bytes p[0..n) per mode into o, which has room for
+ * 2n + OVERSHOOT bytes, and returns the end. A value without a byte to
+ * escape is copied in 16-byte words, inline; otherwise runs without one
+ * are copied in one piece (a quote in text HELP is such a byte). */
+static PREX_INLINE char *escape_to(char *o, const char *p, size_t n, int mode)
+{
+    size_t i = copy_plain(o, p, n);
+
+    if (i == n)
+        return o + n;
+    return escape_rest(o, p, i, n, mode);
 }
 
 /* Makes room for n more bytes of dst (and its NUL), as put() does;
@@ -201,7 +308,7 @@ static inline void commit(prex_buf *dst, char *end)
 static void put_escaped(prex_writer *w, prex_buf *dst, const char *p, size_t n,
                         int mode)
 {
-    char *o = n <= ((size_t)-1) / 2 ? reserve(w, dst, 2 * n) : NULL;
+    char *o = n <= ((size_t)-1 - OVERSHOOT) / 2 ? reserve(w, dst, 2 * n + OVERSHOOT) : NULL;
 
     if (o)
         commit(dst, escape_to(o, p, n, mode));
@@ -692,18 +799,17 @@ static void put_labels(prex_writer *w, prex_buf *dst, const prex_label *l, size_
         prex_slice s;
         char *o;
 
-        if (!l[i].name_esc && prex_is_legacy_label_name(l[i].name)) {
+        if (!l[i].name_esc && legacy_label_name(l[i].name)) {
             /* the common case: ,name="value" in one piece of room */
             s = decode(w, &w->_tmp, l[i].value, l[i].value_esc);
-            if (s.len > ((size_t)-1 - 4) / 2 - l[i].name.len ||
-                !(o = reserve(w, dst, l[i].name.len + 2 * s.len + 4))) {
+            if (s.len > ((size_t)-1 - 4 - OVERSHOOT) / 2 - l[i].name.len ||
+                !(o = reserve(w, dst, l[i].name.len + 2 * s.len + 4 + OVERSHOOT))) {
                 w->_oom = 1;
                 return;
             }
             if (i > 0)
                 *o++ = ',';
-            memcpy(o, l[i].name.ptr, l[i].name.len);
-            o += l[i].name.len;
+            o = copy_short(o, l[i].name.ptr, l[i].name.len);
             *o++ = '=';
             *o++ = '"';
             o = escape_to(o, s.ptr, s.len, ESC_STRING);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 
 #include <CUnit/CUnit.h>
 
@@ -903,6 +905,117 @@ static void test_escaping_every_position(void)
     }
 }
 
+/* The expected text of label bytes: bare, or quoted with \\, \" and \n. */
+static size_t expect_escaped(char *out, const char *p, size_t n, int quote)
+{
+    size_t i, o = 0;
+
+    if (quote)
+        out[o++] = '"';
+    for (i = 0; i < n; i++) {
+        if (p[i] == '\\' || p[i] == '"' || p[i] == '\n') {
+            out[o++] = '\\';
+            out[o++] = p[i] == '\n' ? 'n' : p[i];
+        } else {
+            out[o++] = p[i];
+        }
+    }
+    if (quote)
+        out[o++] = '"';
+    return o;
+}
+
+/* Writes one sample of family "a" with one label into out and checks the
+ * line it adds. */
+static void check_one_label(prex_writer *w, prex_buf *out, prex_slice name, prex_slice value)
+{
+    prex_event ev = mk_event(PREX_EV_SAMPLE, "a", 0, PREX_TYPE_UNTYPED, 1);
+    prex_label l;
+    char want[256];
+    size_t before = out->len, o = 0;
+
+    memset(&l, 0, sizeof l);
+    l.name = name;
+    l.value = value;
+    ev.labels = &l;
+    ev.nlabels = 1;
+    memcpy(want, "a{", 2);
+    o = 2;
+    o += expect_escaped(want + o, name.ptr, name.len, !prex_is_legacy_label_name(name));
+    want[o++] = '=';
+    o += expect_escaped(want + o, value.ptr, value.len, 1);
+    memcpy(want + o, "} 1\n", 4);
+    o += 4;
+    CU_ASSERT_EQUAL_FATAL(prex_write_event(w, &ev, TEXT), 0);
+    CU_ASSERT_EQUAL(out->len - before, o);
+    if (out->len - before == o)
+        CU_ASSERT_EQUAL(memcmp(out->ptr + before, want, o), 0);
+}
+
+/* Label names and values ending where a page ends, the next page
+ * inaccessible, and at the offsets just before: with SSE2 the writer
+ * reads names of up to 16 bytes and plain values in 16-byte words where
+ * those stay in the page (a read past it would fault here). Every byte
+ * value at every position of names of 1 to 18 bytes is quoted exactly
+ * when the library says the name is not a legacy label name; values of 1
+ * to 40 bytes, plain or with one byte to escape at any position, are
+ * written escaped. */
+static void test_label_bytes_at_page_end(void)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    int fd = open("/dev/zero", O_RDWR);
+    char *map = fd < 0 ? MAP_FAILED
+                       : mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    static const char special[] = {'\\', '"', '\n'};
+    prex_slice v = {"v", 1}, nm = {"n", 1};
+    prex_event ev;
+    prex_writer w;
+    prex_buf out;
+    size_t len, k, sh;
+    int c;
+
+    if (fd >= 0)
+        close(fd);
+    CU_ASSERT_FATAL(map != MAP_FAILED);
+    CU_ASSERT_EQUAL_FATAL(mprotect(map + pg, (size_t)pg, PROT_NONE), 0);
+    prex_buf_init(&out, NULL);
+    prex_writer_init(&w, &out, TEXT, 0);
+    ev = mk_event(PREX_EV_SAMPLE, "a", 0, PREX_TYPE_UNTYPED, 1); /* the TYPE line first */
+    CU_ASSERT_EQUAL_FATAL(prex_write_event(&w, &ev, TEXT), 0);
+    for (sh = 0; sh < 3; sh++) {
+        char *end = map + pg - sh;
+
+        for (len = 1; len <= 18; len++) {
+            prex_slice name = {end - len, len};
+
+            for (k = 0; k < len; k++) {
+                for (c = 0; c < 256; c++) {
+                    memset(end - len, 'b', len);
+                    end[(ptrdiff_t)k - (ptrdiff_t)len] = (char)c;
+                    check_one_label(&w, &out, name, v);
+                }
+            }
+        }
+        for (len = 1; len <= 40; len++) {
+            prex_slice value = {end - len, len};
+
+            memset(end - len, 'x', len);
+            check_one_label(&w, &out, nm, value);
+            for (k = 0; k < len; k++) {
+                for (c = 0; c < 3; c++) {
+                    memset(end - len, 'x', len);
+                    end[(ptrdiff_t)k - (ptrdiff_t)len] = special[c];
+                    check_one_label(&w, &out, nm, value);
+                }
+            }
+        }
+    }
+    CU_ASSERT_EQUAL(prex_writer_finish(&w), 0);
+    prex_writer_free(&w);
+    prex_buf_free(&out);
+    munmap(map, (size_t)pg * 2);
+}
+
 /* MARK: normalisation */
 
 static void test_normalise_lenient(void)
@@ -1122,6 +1235,7 @@ static CU_TestInfo write_tests[] = {
     {"escaping_help", test_escaping_help},
     {"escaping_labels_and_names", test_escaping_labels_and_names},
     {"escaping_every_position", test_escaping_every_position},
+    {"label_bytes_at_page_end", test_label_bytes_at_page_end},
     {"normalise_lenient", test_normalise_lenient},
     {"normalise_values", test_normalise_values},
     {"strip_timestamps", test_strip_timestamps},
