@@ -1144,6 +1144,106 @@ static void test_sorting_reproducible(void)
     fx_free(&f);
 }
 
+/* Label names at the same position of consecutive series that differ in
+ * one byte anywhere, for names of 1 to 20 bytes: the table's check that a
+ * position still has the name it had (compared in words, the last one
+ * overlapping) must see each difference. */
+static void test_label_name_every_position(void)
+{
+    size_t len, k;
+
+    for (len = 1; len <= 20; len++) {
+        for (k = 0; k < len; k++) {
+            char n1[24], n2[24], in[160], want[192];
+            fixture f;
+
+            memset(n1, 'n', len);
+            n1[len] = 0;
+            memcpy(n2, n1, len + 1);
+            n2[k] = 'o';
+            snprintf(in, sizeof in, "# TYPE x gauge\nx{%s=\"1\"} 1\nx{%s=\"2\"} 2\n", n1, n2);
+            snprintf(want, sizeof want, "# TYPE x gauge\nx{%s=\"1\"} 1\nx{%s=\"2\"} 2\n", n1,
+                     n2);
+            fx_init(&f, NULL, 0, AB);
+            fx_feed(&f, 0, in);
+            fx_expect(&f, 0, want);
+            fx_free(&f);
+        }
+    }
+}
+
+/* Reference order of two label values: bytewise, a prefix first. */
+static int ref_value_cmp(const void *pa, const void *pb)
+{
+    const char *a = *(const char *const *)pa, *b = *(const char *const *)pb;
+    size_t an = strlen(a), bn = strlen(b);
+    int r = memcmp(a, b, an < bn ? an : bn);
+
+    return r ? r : an < bn ? -1 : an > bn;
+}
+
+/* Values of 1 to 24 bytes that differ from each other at every position,
+ * by a lower, a higher or a non-ASCII byte, or by length, after a label
+ * every series shares: the table orders them bytewise (it compares 8
+ * bytes at a time, the last word overlapping, shorter ones byte by byte)
+ * whatever order they arrive in, with and without a source label (two
+ * comparison paths). */
+static void test_value_order_every_position(void)
+{
+    enum { MAXV = 24 * 24 * 3 + 24 };
+    static const char *const subst[] = {"a", "z", "\xc3\xa9"};
+    static char vals[MAXV][32];
+    const char *sorted[MAXV];
+    size_t nv = 0, len, k, e, i, pass;
+    prex_buf in, want;
+
+    for (len = 1; len <= 24; len++) {
+        memset(vals[nv], 'm', len);
+        vals[nv][len] = 0;
+        nv++;
+        for (k = 0; k < len; k++) {
+            for (e = 0; e < 3; e++) {
+                memset(vals[nv], 'm', len);
+                vals[nv][len] = 0;
+                memcpy(vals[nv] + k, subst[e], strlen(subst[e]));
+                if (e == 2)
+                    memset(vals[nv] + k + 2, 'm', len - k), vals[nv][len + 1] = 0;
+                nv++;
+            }
+        }
+    }
+    for (i = 0; i < nv; i++)
+        sorted[i] = vals[i];
+    qsort(sorted, nv, sizeof *sorted, ref_value_cmp);
+    for (pass = 0; pass < 2; pass++) {
+        fixture f;
+
+        prex_buf_init(&in, NULL);
+        prex_buf_init(&want, NULL);
+        prex_buf_append(&in, "# TYPE x gauge\n", 15);
+        prex_buf_append(&want, "# TYPE x gauge\n", 15);
+        for (i = 0; i < nv; i++) {
+            /* arrival order: a stride through the values */
+            char line[96];
+            int n = snprintf(line, sizeof line, "x{a=\"same\",v=\"%s\"} 1\n",
+                             vals[(i * 37) % nv]);
+
+            prex_buf_append(&in, line, (size_t)n);
+            n = snprintf(line, sizeof line, "x{a=\"same\",%sv=\"%s\"} 1\n",
+                         pass ? "src=\"a\"," : "", sorted[i]);
+            prex_buf_append(&want, line, (size_t)n);
+        }
+        fx_init(&f, NULL, 0, AB);
+        if (pass)
+            CU_ASSERT_EQUAL(prex_merge_set_source_label(&f.m, "src", 3), 0);
+        fx_feed(&f, 0, in.ptr);
+        fx_expect(&f, 0, want.ptr);
+        fx_free(&f);
+        prex_buf_free(&in);
+        prex_buf_free(&want);
+    }
+}
+
 static void test_escapes_roundtrip(void)
 {
     fixture f;
@@ -1495,6 +1595,8 @@ static CU_TestInfo merge_tests[] = {
     {"suffix_clash", test_suffix_clash},
     {"duplicate_series", test_duplicate_series},
     {"first_is_source_order", test_first_is_source_order},
+    {"value_order_every_position", test_value_order_every_position},
+    {"label_name_every_position", test_label_name_every_position},
     {"label_cleanup", test_label_cleanup},
     {"escape_name_vectors", test_escape_name_vectors},
     {"escaping_merges", test_escaping_merges},
