@@ -16,9 +16,10 @@
  * relabel rules (-r), into the merge table, which keeps pointers into the
  * buffers (zero copy) until the body is written; the relay's own families
  * join as one more source; the table resolves the families and renders
- * one body per sink in pieces, never whole: checked by parsing it as it
- * is rendered, then (push, stdout) rendered again to be sent, or (textfile)
- * written to the temporary file as it is checked.
+ * one body per sink, checked by parsing it as it is rendered: the push's
+ * or stdout's into memory and sent from there (rendered again instead
+ * when it would take more than twice the input: struct held), the
+ * textfile's in pieces written to its temporary file as they are checked.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1844,9 +1845,10 @@ static int merge_all(struct run *r)
 
 /*
  * A body rendered from the resolved table chunk by chunk, so that it is
- * never in memory whole: the relay's memory stays the sources' buffers
- * plus the table. Rendering is deterministic, so the same body can be
- * rendered twice (checked, then sent).
+ * never in memory whole (the textfile; a body too large to hold): the
+ * relay's memory stays the sources' buffers plus the table. Rendering is
+ * deterministic, so the same body can be rendered twice (checked, then
+ * sent).
  */
 struct render {
     struct run *r;
@@ -1970,9 +1972,10 @@ static void verify_init(struct verify *v, prex_format fmt, unsigned flags)
     prex_buf_init(&v->pend, NULL);
 }
 
-/* Parses what can be parsed of v->pend (all of it when eof). Returns 0,
- * or -1 after the diagnostic. */
-static int verify_drain(struct verify *v, int eof)
+/* Parses what can be parsed of buf[0..len) (all of it when eof): the
+ * body's bytes not parsed yet, buf[len] == NUL. Returns the bytes parsed
+ * (whole lines), or -1 after the diagnostic. */
+static ptrdiff_t verify_parse(struct verify *v, const char *buf, size_t len, int eof)
 {
     prex_event ev;
     int rc;
@@ -1984,11 +1987,11 @@ static int verify_drain(struct verify *v, int eof)
 
         memset(&lim, 0, sizeof lim);
         lim.max_labels = PREX_MAX_LABELS;
-        prex_parser_init(&v->p, v->pend.ptr, v->pend.len, v->fmt, v->flags);
+        prex_parser_init(&v->p, buf, len, v->fmt, v->flags);
         prex_parser_set_limits(&v->p, &lim);
         v->started = 1;
     } else {
-        prex_parser_refill(&v->p, v->pend.ptr, v->pend.len);
+        prex_parser_refill(&v->p, buf, len);
     }
     if (eof)
         prex_finish(&v->p);
@@ -2003,7 +2006,17 @@ static int verify_drain(struct verify *v, int eof)
         v->failed = 1;
         return -1;
     }
-    prex_buf_consume(&v->pend, prex_parser_consumed(&v->p));
+    return (ptrdiff_t)prex_parser_consumed(&v->p);
+}
+
+/* verify_parse() over v->pend, whose parsed lines are then dropped. */
+static int verify_drain(struct verify *v, int eof)
+{
+    ptrdiff_t n = verify_parse(v, v->pend.ptr, v->pend.len, eof);
+
+    if (n < 0)
+        return -1;
+    prex_buf_consume(&v->pend, (size_t)n);
     return 0;
 }
 
@@ -2034,17 +2047,112 @@ static void verify_free(struct verify *v)
 }
 
 /*
+ * A checked body kept in memory so that it is delivered without being
+ * rendered a second time, as long as it stays within twice the bytes
+ * read from the sources (which the relay holds anyway) plus HOLD_SLACK:
+ * memory stays proportional to the input. A body that outgrows that is
+ * checked again in pieces and rendered again to be delivered.
+ */
+struct held {
+    prex_buf data;
+    uint64_t in;         /* bytes read from the sources */
+    uint64_t limit;
+    int on;              /* holding is still possible, or done */
+};
+
+#define HOLD_SLACK (1024 * 1024)
+
+static void held_init(struct held *h, const struct run *r)
+{
+    uint64_t in = 0;
+    size_t i;
+
+    for (i = 0; i < r->nsrc; i++)
+        in += r->src[i].bytes;
+    prex_buf_init(&h->data, NULL);
+    h->in = in;
+    h->limit = in <= (UINT64_MAX - HOLD_SLACK) / 2 ? 2 * in + HOLD_SLACK : UINT64_MAX;
+    h->on = 1;
+}
+
+static void held_free(struct held *h)
+{
+    prex_buf_free(&h->data);
+    h->on = 0;
+}
+
+/*
+ * check_body() of a body to hold (see struct held): rendered straight
+ * into h->data, RENDER_CHUNK bytes at a time, each piece parsed in place.
+ * Returns 0 when the body is valid and held, 1 when it grew past
+ * h->limit (h let go, nothing reported), or -1 after a message (status
+ * raised to 1).
+ */
+static int check_held(struct run *r, prex_format fmt, struct held *h, uint64_t *bytes,
+                      prex_write_stats *stats)
+{
+    prex_merge *m = &r->relay->m;
+    prex_writer w;
+    struct verify v;
+    size_t off = 0;
+    ptrdiff_t n;
+    int rc, done = 0;
+
+    /* room for a body as long as the input, so that it seldom moves */
+    if (h->in < SIZE_MAX / 2 - RENDER_CHUNK)
+        (void)prex_buf_make_room(&h->data, (size_t)h->in + RENDER_CHUNK);
+    prex_writer_init(&w, &h->data, fmt, 0);
+    verify_init(&v, fmt, r->opt->flags);
+    rc = prex_merge_write_begin(m) == 0 ? 0 : -1;
+    while (rc == 0 && !done) {
+        rc = prex_merge_write_some(m, &w, &h->data, h->data.len + RENDER_CHUNK);
+        if (rc == 0) {
+            rc = prex_writer_finish(&w);
+            done = 1;
+        } else if (rc == 1) {
+            rc = 0;
+        }
+        if (rc != 0) {
+            report_write_error(r, &w);
+            rc = -1;
+        } else if (h->data.len > h->limit) {
+            char a[24];
+
+            logkv(LOG_DEBUG, "body not held: it is rendered again to be sent", "limit_bytes",
+                  u64s(a, h->limit), NULL);
+            rc = 1;
+        } else if ((n = verify_parse(&v, h->data.ptr + off, h->data.len - off, done)) < 0) {
+            rc = -1;
+        } else {
+            off += (size_t)n;
+        }
+    }
+    *bytes = h->data.len;
+    *stats = w.stats;
+    prex_writer_free(&w);
+    verify_free(&v);
+    if (rc != 0)
+        held_free(h);
+    if (rc < 0)
+        raise_status(r, EXIT_INVALID);
+    return rc;
+}
+
+/*
  * Renders the body in format fmt and checks it, delivering nothing.
- * *bytes gets its length and *stats what the writer counted. Returns 0
- * when it is valid, or -1 after a message (status raised to 1).
+ * *bytes gets its length and *stats what the writer counted; h, when not
+ * NULL, keeps the body if it can (see struct held). Returns 0 when it is
+ * valid, or -1 after a message (status raised to 1).
  */
 static int check_body(struct run *r, prex_format fmt, uint64_t *bytes,
-                      prex_write_stats *stats)
+                      prex_write_stats *stats, struct held *h)
 {
     struct render rd;
     struct verify v;
     int rc;
 
+    if (h && h->on && (rc = check_held(r, fmt, h, bytes, stats)) != 1)
+        return rc;
     render_init(&rd, r, fmt);
     verify_init(&v, fmt, r->opt->flags);
     rc = render_restart(&rd);
@@ -2148,12 +2256,13 @@ fail:
 
 /*
  * Sends one request to the group: the body of len bytes (PUT or POST),
- * or a DELETE when body is NULL. On failure logs it, prints the server's answer
+ * from src or else from mem, or a DELETE when both are NULL. On failure logs it, prints the server's answer
  * verbatim (a 400 says what it did not accept) and returns -1.
  */
-static int push_group(struct run *r, const prex_push_source *body, uint64_t len,
-                      volatile sig_atomic_t *stop)
+static int push_group(struct run *r, const prex_push_source *src, const char *mem,
+                      uint64_t len, volatile sig_atomic_t *stop)
 {
+    int body = src || mem;
     const struct options *o = r->opt;
     prex_push_request rq;
     prex_push_result res;
@@ -2171,7 +2280,8 @@ static int push_group(struct run *r, const prex_push_source *body, uint64_t len,
     memset(&rq, 0, sizeof rq);
     rq.url = url.ptr;
     rq.method = body ? o->method : PREX_PUSH_DELETE;
-    rq.source = body;
+    rq.source = src;
+    rq.body = src ? NULL : mem;
     rq.len = (size_t)len;
     rq.gzip = o->gzip;
     rq.retries = o->retries;
@@ -2251,13 +2361,21 @@ static int deliver_textfile(struct run *r, prex_format fmt, prex_write_stats *st
     return rc;
 }
 
-/* Renders the (checked) body in format fmt to standard output. Returns 0,
- * or -1 after a message when standard output cannot be written. */
-static int deliver_stdout(struct run *r, prex_format fmt)
+/* Writes the (checked) body in format fmt to standard output: from h when
+ * it holds the body, else rendered again. Returns 0, or -1 after a
+ * message when standard output cannot be written. */
+static int deliver_stdout(struct run *r, prex_format fmt, const struct held *h)
 {
     struct render rd;
     int rc;
 
+    if (h->on) {
+        rc = prex_write_all(STDOUT_FILENO, h->data.ptr, h->data.len);
+        if (rc != 0)
+            fprintf(stderr, PROG ": error: cannot write to standard output: %s\n",
+                    strerror(errno));
+        return rc;
+    }
     render_init(&rd, r, fmt);
     rc = render_restart(&rd);
     while (rc == 0 && (rc = render_next(&rd)) > 0) {
@@ -2271,13 +2389,13 @@ static int deliver_stdout(struct run *r, prex_format fmt)
 }
 
 /*
- * Merges the sources and delivers one body to each sink, without ever
- * holding a whole body in memory: the textfile in the output format
- * (checked as it is written to its temporary file), the Pushgateway in
- * text 0.0.4 and standard output (when there is no other sink) in the
- * output format, each rendered once to be checked and again, the same
- * bytes, to be sent (the table strips timestamps when a textfile or a
- * push is asked for). A table that cannot be resolved or a body that is
+ * Merges the sources and delivers one body to each sink: the textfile in
+ * the output format (checked as it is written to its temporary file), the
+ * Pushgateway in text 0.0.4 and standard output (when there is no other
+ * sink) in the output format, each rendered once to be checked and then
+ * sent from memory, or, for a body larger than struct held allows,
+ * rendered again, the same bytes (the table strips timestamps when a
+ * textfile or a push is asked for). A table that cannot be resolved or a body that is
  * not valid means nothing is delivered (status 1). A failure to write
  * stdout raises the status to 3, a failed textfile write or push to 4.
  */
@@ -2288,11 +2406,13 @@ static void deliver(struct run *r)
     prex_write_stats st_out, st_file, st_push;
     uint64_t len_out = 0, len_push = 0;
     int want_out = !o->push_url && !o->textfile, ok, rc;
+    struct held h;
 
+    held_init(&h, r); /* the push's or standard output's body: one of them */
     ok = merge_all(r) == 0;
-    if (ok && o->push_url && check_body(r, PREX_FORMAT_TEXT, &len_push, &st_push) != 0)
+    if (ok && o->push_url && check_body(r, PREX_FORMAT_TEXT, &len_push, &st_push, &h) != 0)
         ok = 0;
-    if (ok && want_out && check_body(r, outfmt, &len_out, &st_out) != 0)
+    if (ok && want_out && check_body(r, outfmt, &len_out, &st_out, &h) != 0)
         ok = 0;
     if (ok && o->textfile) {
         rc = deliver_textfile(r, outfmt, &st_file);
@@ -2307,6 +2427,7 @@ static void deliver(struct run *r)
         raise_status(r, EXIT_INVALID);
         logkv(r->agent ? LOG_ERROR : LOG_INFO, "nothing written: the sources cannot be combined",
               NULL);
+        held_free(&h);
         return;
     }
     if (o->push_url) {
@@ -2315,18 +2436,20 @@ static void deliver(struct run *r)
 
         render_init(&rd, r, PREX_FORMAT_TEXT);
         src.ctx = &rd;
-        if (push_group(r, &src, len_push, &stop_requested) != 0)
+        if (push_group(r, h.on ? NULL : &src, h.data.ptr ? h.data.ptr : "", len_push,
+                       &stop_requested) != 0)
             raise_status(r, EXIT_PUSH);
         else
             log_output("push", &r->relay->m.stats, &st_push);
         render_free(&rd);
     }
     if (want_out) {
-        if (deliver_stdout(r, outfmt) != 0)
+        if (deliver_stdout(r, outfmt, &h) != 0)
             raise_status(r, EXIT_READ);
         else
             log_output("stdout", &r->relay->m.stats, &st_out);
     }
+    held_free(&h);
 }
 
 /* MARK: runs */
@@ -2493,7 +2616,7 @@ static int agent(struct relay *R)
         memset(&r, 0, sizeof r);
         r.opt = o;
         r.agent = 1;
-        if (setup_http(&r, &token, &password) != 0 || push_group(&r, NULL, 0, NULL) != 0)
+        if (setup_http(&r, &token, &password) != 0 || push_group(&r, NULL, NULL, 0, NULL) != 0)
             status = EXIT_PUSH;
         free(token);
         free(password);
@@ -2649,7 +2772,7 @@ int main(int argc, char **argv)
             memset(&r, 0, sizeof r);
             r.opt = &opt;
             rc = setup_http(&r, &token, &password) != 0 ? EXIT_USAGE
-                 : push_group(&r, NULL, 0, NULL) != 0   ? EXIT_PUSH
+                 : push_group(&r, NULL, NULL, 0, NULL) != 0   ? EXIT_PUSH
                                                         : EXIT_VALID;
             free(token);
             free(password);

@@ -360,25 +360,68 @@ else
     fail openmetrics-scrape-converted "exit $rc; $(head -c 300 "$tmp/om.err"); $(tr '\n' ' ' <<<"$lines" | head -c 400)"
 fi
 
-# 2b. A body larger than the relay's render chunk (256 KiB): it is never
-# held whole, but rendered once to be checked and again to be sent. The
-# Pushgateway must hold exactly what the textfile holds, and the bytes
-# the push sent must equal the textfile's size.
+# 2b. A body larger than the relay's render chunk (256 KiB), checked
+# and then pushed from memory. The Pushgateway must hold exactly what the
+# textfile holds, and the bytes the push sent must equal the textfile's
+# size.
 gen=./out/prex-gen
 [ -x "$gen" ] || ninja out/prex-gen >/dev/null
 "$gen" --size 3M --seed 7 >"$tmp/big.prom"
-run_relay "$tmp/big.out" "$tmp/big.err" --log-level info --push "$pgw" --job big \
+run_relay "$tmp/big.out" "$tmp/big.err" --log-level debug --push "$pgw" --job big \
     --textfile "$tmp/big-out.prom" "$tmp/big.prom"
 sent=$(sed -n 's/.*msg=pushed .* bytes=\([0-9]*\).*/\1/p' "$tmp/big.err")
 size=$(wc -c <"$tmp/big-out.prom" 2>/dev/null || echo 0)
-if [ $rc -eq 0 ] && [ -n "$sent" ] && [ "$sent" -eq "$size" ] && [ "$size" -gt 1000000 ]; then
+if [ $rc -eq 0 ] && [ -n "$sent" ] && [ "$sent" -eq "$size" ] && [ "$size" -gt 1000000 ] &&
+    ! grep -q "body not held" "$tmp/big.err"; then
     pgw_metrics "$tmp/pgw-big.txt"
-    compare large-body-streamed "$tmp/big-out.prom" "$tmp/pgw-big.txt" --set job=big \
+    compare large-body-held "$tmp/big-out.prom" "$tmp/pgw-big.txt" --set job=big \
         --ignore push_time_seconds --ignore push_failure_time_seconds
 else
-    fail large-body-streamed "exit $rc, sent ${sent:-?} bytes, textfile $size bytes: $(head -c 400 "$tmp/big.err")"
+    fail large-body-held "exit $rc, sent ${sent:-?} bytes, textfile $size bytes: $(head -c 400 "$tmp/big.err")"
 fi
 curl -fsS --max-time 5 -X DELETE "$pgw/metrics/job/big" >/dev/null || true
+
+# 2c. A body more than twice as large as its input (a long constant label
+# on 60 000 short series) is not held: it is rendered once to be checked
+# and again, the same bytes, to be sent, to stdout as to the Pushgateway.
+long=$(printf 'v%.0s' $(seq 1 120))
+awk 'BEGIN { print "# TYPE wide gauge"; for (i = 0; i < 60000; i++) printf "wide{i=\"%d\"} %d\n", i, i }' \
+    >"$tmp/wide.prom"
+run_relay "$tmp/wide.out" "$tmp/wide.err" --log-level debug -l "pad=$long" "$tmp/wide.prom"
+rc1=$rc
+grep -q "body not held" "$tmp/wide.err" && notheld1=1 || notheld1=0
+run_relay "$tmp/wide-push.out" "$tmp/wide-push.err" --log-level debug -l "pad=$long" \
+    --push "$pgw" --job wide --textfile "$tmp/wide-file.prom" "$tmp/wide.prom"
+sent=$(sed -n 's/.*msg=pushed .* bytes=\([0-9]*\).*/\1/p' "$tmp/wide-push.err")
+size=$(wc -c <"$tmp/wide-file.prom" 2>/dev/null || echo 0)
+if [ $rc1 -eq 0 ] && [ $rc -eq 0 ] && [ $notheld1 -eq 1 ] && grep -q "body not held" "$tmp/wide-push.err" &&
+    [ "$(grep -c '^wide{' "$tmp/wide.out")" -eq 60000 ] && [ "$size" -gt 5000000 ] &&
+    [ "${sent:-0}" -eq "$size" ]; then
+    pgw_metrics "$tmp/pgw-wide.txt"
+    compare large-body-rendered-again "$tmp/wide-file.prom" "$tmp/pgw-wide.txt" --set job=wide \
+        --ignore push_time_seconds --ignore push_failure_time_seconds
+else
+    fail large-body-rendered-again "exits $rc1/$rc, not held: $notheld1, sent ${sent:-?} of $size bytes: $(head -c 400 "$tmp/wide-push.err")"
+fi
+curl -fsS --max-time 5 -X DELETE "$pgw/metrics/job/wide" >/dev/null || true
+
+# 2d. A body the output format cannot express (OpenMetrics: a family
+# named like an earlier counter's samples) is refused by the check,
+# whether the body is held or, too large to hold, checked in pieces:
+# exit 1, the line named, nothing written.
+printf '# TYPE zz counter\nzz 1\n# TYPE zz_total gauge\nzz_total 2\n' >"$tmp/clash.prom"
+run_relay "$tmp/clash.out" "$tmp/clash.err" -o openmetrics "$tmp/clash.prom"
+rc1=$rc
+cat "$tmp/wide.prom" "$tmp/clash.prom" >"$tmp/wide-clash.prom"
+run_relay "$tmp/wc.out" "$tmp/wc.err" --log-level debug -o openmetrics -l "pad=$long" \
+    "$tmp/wide-clash.prom"
+if [ $rc1 -eq 1 ] && [ ! -s "$tmp/clash.out" ] && grep -q '^output:3:8: error: sample name clashes' "$tmp/clash.err" &&
+    [ $rc -eq 1 ] && [ ! -s "$tmp/wc.out" ] && grep -q "body not held" "$tmp/wc.err" &&
+    grep -q '^output:60004:8: error: sample name clashes' "$tmp/wc.err"; then
+    ok unexpressible-body-refused "held, and checked in pieces: nothing written"
+else
+    fail unexpressible-body-refused "exits $rc1/$rc: $(head -c 300 "$tmp/clash.err") $(grep -v level=debug "$tmp/wc.err" | head -c 300)"
+fi
 
 # 3. PUT replaces the whole group.
 printf '# TYPE put_a gauge\nput_a 1\n' >"$tmp/put_a.prom"
