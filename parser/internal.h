@@ -35,6 +35,26 @@ static const unsigned char prex__namech[256] = {
     ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
 };
 
+#ifdef PREX_SIMD_SSE2
+/* Classifies the 16 bytes of v, one bit per byte: returns those in
+ * [A-Za-z0-9_] (letters by range after folding case, digits by range, '_'
+ * by equality); *digits gets the digits, *colons the ':'. */
+static inline unsigned prex__name_class16(__m128i v, unsigned *digits, unsigned *colons)
+{
+    const __m128i case_bit = _mm_set1_epi8(0x20), us = _mm_set1_epi8('_');
+    /* x + (0x80 - lo) < -128 + width, signed: lo <= x < lo + width */
+    const __m128i abias = _mm_set1_epi8((char)(0x80 - 'a')), alim = _mm_set1_epi8(-128 + 26);
+    const __m128i dbias = _mm_set1_epi8((char)(0x80 - '0')), dlim = _mm_set1_epi8(-128 + 10);
+    __m128i alpha = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, case_bit), abias), alim);
+    __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(v, dbias), dlim);
+
+    *digits = (unsigned)_mm_movemask_epi8(digit);
+    *colons = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')));
+    return (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_or_si128(alpha, digit), _mm_cmpeq_epi8(v, us)));
+}
+#endif
+
 /*
  * Finds the first byte in [p, lim) that is not a metric-name byte
  * [A-Za-z0-9_:]. Returns lim when there is none; reads nothing at or past
@@ -43,27 +63,19 @@ static const unsigned char prex__namech[256] = {
  * scalar twin looks each byte up in prex__namech[]. *colons: whether a
  * ':' was among them. The parser scans line-start metric names this way
  * (20 to 40 bytes is common; label names are short and lexed), util.c's
- * legacy name checks whole names.
+ * legacy name checks whole names; the writer classifies short label names
+ * with prex__name_class16().
  */
 #ifdef PREX_SIMD_SSE2
 static inline const unsigned char *prex__scan_name(const unsigned char *p,
                                                   const unsigned char *lim, int *colons)
 {
-    const __m128i case_bit = _mm_set1_epi8(0x20), us = _mm_set1_epi8('_');
-    const __m128i colon = _mm_set1_epi8(':');
-    /* x + (0x80 - lo) < -128 + width, signed: lo <= x < lo + width */
-    const __m128i abias = _mm_set1_epi8((char)(0x80 - 'a')), alim = _mm_set1_epi8(-128 + 26);
-    const __m128i dbias = _mm_set1_epi8((char)(0x80 - '0')), dlim = _mm_set1_epi8(-128 + 10);
     unsigned seen = 0;
 
     while (lim - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i alpha = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, case_bit), abias), alim);
-        __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(v, dbias), dlim);
-        __m128i col = _mm_cmpeq_epi8(v, colon);
-        __m128i other = _mm_or_si128(_mm_cmpeq_epi8(v, us), col);
-        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, digit), other));
-        unsigned cm = (unsigned)_mm_movemask_epi8(col);
+        unsigned digits, cm;
+        unsigned mask = prex__name_class16(_mm_loadu_si128((const __m128i *)(const void *)p),
+                                           &digits, &cm) | cm;
 
         if (mask != 0xffff) {
             unsigned stop = (unsigned)__builtin_ctz(~mask);

@@ -158,47 +158,35 @@ static int slice_eq(prex_slice a, const char *p, size_t n)
     return a.len == n && (n == 0 || memcmp(a.ptr, p, n) == 0);
 }
 
-/* Nonzero when a[0..n) and b[0..n) are the same bytes: inline, in words
- * (the last one overlapping), for the short names compared per label. */
-static PREX_INLINE int same_bytes(const char *a, const char *b, size_t n)
+/* Bytewise order of two byte strings (memcmp's, then the shorter first),
+ * inline, in 8-byte words read big endian (which order as memcmp does):
+ * the common prefix word by word, the last word of it overlapping; a
+ * prefix under 8 bytes byte by byte. The label sets of a family are
+ * sorted and each label's name checked against its position's with it. */
+static PREX_INLINE int bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
+    size_t n = an < bn ? an : bn, i;
     uint64_t x, y;
-    uint32_t u, v, u2, v2;
-    size_t i;
 
     if (n >= 8) {
         for (i = 0; i + 8 < n; i += 8) {
             memcpy(&x, a + i, 8);
             memcpy(&y, b + i, 8);
             if (x != y)
-                return 0;
+                goto differ;
         }
-        memcpy(&x, a + n - 8, 8);
+        memcpy(&x, a + n - 8, 8); /* the bytes before it are equal */
         memcpy(&y, b + n - 8, 8);
-        return x == y;
+        if (x != y)
+            goto differ;
+    } else {
+        for (i = 0; i < n; i++)
+            if (a[i] != b[i])
+                return (unsigned char)a[i] < (unsigned char)b[i] ? -1 : 1;
     }
-    if (n >= 4) {
-        memcpy(&u, a, 4);
-        memcpy(&v, b, 4);
-        memcpy(&u2, a + n - 4, 4);
-        memcpy(&v2, b + n - 4, 4);
-        return ((u ^ v) | (u2 ^ v2)) == 0;
-    }
-    for (i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return 0;
-    return 1;
-}
-
-/* Bytewise order of two byte strings (memcmp, then length). */
-static int bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
-{
-    size_t n = an < bn ? an : bn;
-    int r = n ? memcmp(a, b, n) : 0;
-
-    if (r != 0)
-        return r;
     return an < bn ? -1 : an > bn;
+differ:
+    return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
 }
 
 /* Nonzero when p[0..n) is valid UTF-8 (no overlongs, no surrogates,
@@ -1211,7 +1199,8 @@ static int add_series(prex_merge *m, unsigned src, const prex_event *ev, prex_sl
             return PREX_MERGE_E_USAGE;
         if (i < LABCACHE && (id = m->_labcache[i]) < m->_nnames &&
             m->_names[id].len == pairs[i].name.len &&
-            same_bytes(m->_names[id].ptr, pairs[i].name.ptr, pairs[i].name.len)) {
+            bytes_cmp(m->_names[id].ptr, pairs[i].name.len, pairs[i].name.ptr,
+                      pairs[i].name.len) == 0) {
             /* the name this position had before, which was not escaped:
              * no escape check, no lookup */
         } else if (needs_escape(m, pairs[i].name, 1) && utf8_valid(pairs[i].name.ptr,
@@ -1525,35 +1514,6 @@ static PREX_INLINE int iter_next(label_iter *it, uint32_t *name, const char **v,
     }
 }
 
-/* bytes_cmp() inline, in 8-byte words read big endian (which order as
- * memcmp does): the common prefix word by word, the last word of it
- * overlapping; a prefix under 8 bytes byte by byte. */
-static PREX_INLINE int value_cmp(const char *a, size_t an, const char *b, size_t bn)
-{
-    size_t n = an < bn ? an : bn, i;
-    uint64_t x, y;
-
-    if (n >= 8) {
-        for (i = 0; i + 8 < n; i += 8) {
-            memcpy(&x, a + i, 8);
-            memcpy(&y, b + i, 8);
-            if (x != y)
-                goto differ;
-        }
-        memcpy(&x, a + n - 8, 8); /* the bytes before it are equal */
-        memcpy(&y, b + n - 8, 8);
-        if (x != y)
-            goto differ;
-    } else {
-        for (i = 0; i < n; i++)
-            if (a[i] != b[i])
-                return (unsigned char)a[i] < (unsigned char)b[i] ? -1 : 1;
-    }
-    return an < bn ? -1 : an > bn;
-differ:
-    return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
-}
-
 /* cmp_labels() of two narrow series whose sources add no labels: their
  * own labels, which are in name order, compared in place. */
 static int cmp_own_labels(const prex_merge *m, const series *a, const series *b, uint32_t skip)
@@ -1572,7 +1532,7 @@ static int cmp_own_labels(const prex_merge *m, const series *a, const series *b,
             return (i < na) - (j < nb);
         if (la[i].name != lb[j].name)
             return m->_names[la[i].name].rank < m->_names[lb[j].name].rank ? -1 : 1;
-        r = value_cmp(a->vraw + la[i].off, la[i].vlen, b->vraw + lb[j].off, lb[j].vlen);
+        r = bytes_cmp(a->vraw + la[i].off, la[i].vlen, b->vraw + lb[j].off, lb[j].vlen);
         if (r != 0)
             return r;
     }

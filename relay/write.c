@@ -223,22 +223,14 @@ static inline IN_PAGE_READ size_t copy_plain(char *o, const char *p, size_t n)
  * and names at a page's end go to the library's check. */
 static inline IN_PAGE_READ int legacy_label_name(prex_slice name)
 {
-    const __m128i case_bit = _mm_set1_epi8(0x20), us = _mm_set1_epi8('_');
-    /* x + (0x80 - lo) < -128 + width, signed: lo <= x < lo + width */
-    const __m128i abias = _mm_set1_epi8((char)(0x80 - 'a')), alim = _mm_set1_epi8(-128 + 26);
-    const __m128i dbias = _mm_set1_epi8((char)(0x80 - '0')), dlim = _mm_set1_epi8(-128 + 10);
-    __m128i v, alpha, digit;
-    unsigned ok, want;
+    unsigned ok, digits, colons, want;
 
     if (name.len - 1 >= 16 || !page_safe16(name.ptr))
         return prex_is_legacy_label_name(name);
-    v = _mm_loadu_si128((const __m128i *)(const void *)name.ptr);
-    alpha = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, case_bit), abias), alim);
-    digit = _mm_cmplt_epi8(_mm_add_epi8(v, dbias), dlim);
-    ok = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, _mm_cmpeq_epi8(v, us)),
-                                                  digit));
+    ok = prex__name_class16(_mm_loadu_si128((const __m128i *)(const void *)name.ptr), &digits,
+                            &colons);
     want = (2u << (name.len - 1)) - 1;
-    return (ok & want) == want && !((unsigned)_mm_movemask_epi8(digit) & 1);
+    return (ok & want) == want && !(digits & 1);
 }
 #else
 /* The scalar twins: plain copies, no run taken before the scan, and the
