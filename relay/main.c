@@ -2256,8 +2256,9 @@ fail:
 
 /*
  * Sends one request to the group: the body of len bytes (PUT or POST),
- * from src or else from mem, or a DELETE when both are NULL. On failure logs it, prints the server's answer
- * verbatim (a 400 says what it did not accept) and returns -1.
+ * from src or else from mem, or a DELETE when both are NULL. On failure
+ * logs it, prints the server's answer verbatim (a 400 says what it did
+ * not accept) and returns -1.
  */
 static int push_group(struct run *r, const prex_push_source *src, const char *mem,
                       uint64_t len, volatile sig_atomic_t *stop)
@@ -2361,6 +2362,16 @@ static int deliver_textfile(struct run *r, prex_format fmt, prex_write_stats *st
     return rc;
 }
 
+/* Writes p[0..n) to standard output. Returns 0, or -1 after a message. */
+static int put_stdout(const char *p, size_t n)
+{
+    int rc = prex_write_all(STDOUT_FILENO, p, n);
+
+    if (rc != 0)
+        fprintf(stderr, PROG ": error: cannot write to standard output: %s\n", strerror(errno));
+    return rc;
+}
+
 /* Writes the (checked) body in format fmt to standard output: from h when
  * it holds the body, else rendered again. Returns 0, or -1 after a
  * message when standard output cannot be written. */
@@ -2369,21 +2380,12 @@ static int deliver_stdout(struct run *r, prex_format fmt, const struct held *h)
     struct render rd;
     int rc;
 
-    if (h->on) {
-        rc = prex_write_all(STDOUT_FILENO, h->data.ptr, h->data.len);
-        if (rc != 0)
-            fprintf(stderr, PROG ": error: cannot write to standard output: %s\n",
-                    strerror(errno));
-        return rc;
-    }
+    if (h->on)
+        return put_stdout(h->data.ptr, h->data.len);
     render_init(&rd, r, fmt);
     rc = render_restart(&rd);
-    while (rc == 0 && (rc = render_next(&rd)) > 0) {
-        rc = prex_write_all(STDOUT_FILENO, rd.out.ptr, rd.out.len);
-        if (rc != 0)
-            fprintf(stderr, PROG ": error: cannot write to standard output: %s\n",
-                    strerror(errno));
-    }
+    while (rc == 0 && (rc = render_next(&rd)) > 0)
+        rc = put_stdout(rd.out.ptr, rd.out.len);
     render_free(&rd);
     return rc;
 }
