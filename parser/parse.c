@@ -1333,6 +1333,28 @@ static prex_slice base_of(prex_slice name)
 }
 
 /*
+ * Fails when a family named name (its suffix sd, the hash of its base
+ * basekey) would clash with an earlier family: name was one of its sample
+ * names, or is one that its type implies.
+ */
+static int family_clash(lctx *c, prex_slice name, int esc, const char *at,
+                        const struct suffix_def *sd, uint64_t basekey)
+{
+    prex_parser *p = c->p;
+    char b[64];
+    uint32_t v;
+
+    if (prex__set_get(&p->_families, hash_slice(name, esc, SEED_SAMPLE), &v) && v != p->_famid)
+        return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NAME_CLASH,
+                    "family \"%s\" has the name of a sample of an earlier family", b);
+    if (sd && prex__set_get(&p->_families, basekey, &v) && (v >> 4) != p->_famid &&
+        (suffix_mask((int)(v & 15), c->om) & BIT(sd->s)))
+        return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NAME_CLASH,
+                    "family \"%s\" clashes with the samples of an earlier family", b);
+    return 0;
+}
+
+/*
  * Opens family name (from a metadata line, or from a sample that belongs
  * to no open family: implicit). Fails when the name was a family or a
  * sample name earlier (families are contiguous, sample names unique), or
@@ -1360,6 +1382,12 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
             if (r == 1 && (v >> 4) != p->_famid)
                 return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NOT_CONTIGUOUS,
                             "family \"%s\" already appeared earlier; all lines of a family must be together", b);
+            /* the same checks as a family of its own: "a_gsum" after a
+             * gauge histogram "a" is one of its sample names */
+            sd = suffix_of(name);
+            if (family_clash(c, name, esc, at, sd,
+                             sd ? hash_slice(base_of(name), esc, SEED_FAMILY) : fkey) < 0)
+                return PREX_ERROR;
         }
         return set_family(c, name, esc, at, fkey);
     }
@@ -1392,15 +1420,8 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
         if (r == 1)
             return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NOT_CONTIGUOUS,
                         "family \"%s\" already appeared earlier; all lines of a family must be together", b);
-        if (prex__set_get(&p->_families, hash_slice(name, esc, SEED_SAMPLE), &v) && v != p->_famid)
-            return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NAME_CLASH,
-                        "family \"%s\" has the name of a sample of an earlier family", b);
-        if (sd) {
-            if (prex__set_get(&p->_families, basekey, &v) &&
-                (suffix_mask((int)(v & 15), c->om) & BIT(sd->s)))
-                return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NAME_CLASH,
-                            "family \"%s\" clashes with the samples of an earlier family", b);
-        }
+        if (family_clash(c, name, esc, at, sd, basekey) < 0)
+            return PREX_ERROR;
     }
     if (set_family(c, name, esc, at, fkey) < 0)
         return PREX_ERROR;
