@@ -1383,10 +1383,9 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
                 return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NOT_CONTIGUOUS,
                             "family \"%s\" already appeared earlier; all lines of a family must be together", b);
             /* the same checks as a family of its own: "a_gsum" after a
-             * gauge histogram "a" is one of its sample names */
-            sd = suffix_of(name);
-            if (family_clash(c, name, esc, at, sd,
-                             sd ? hash_slice(base_of(name), esc, SEED_FAMILY) : fkey) < 0)
+             * gauge histogram "a" is one of its sample names (the group's
+             * base is this name's) */
+            if (family_clash(c, name, esc, at, suffix_of(name), p->_grpbase) < 0)
                 return PREX_ERROR;
         }
         return set_family(c, name, esc, at, fkey);

@@ -1888,28 +1888,41 @@ static int render_restart(struct render *rd)
 }
 
 /*
+ * Writes about RENDER_CHUNK more bytes of the table through w, after the
+ * bytes out (w's buffer) holds; at the end finishes w and sets *done.
+ * Returns 0, or -1 after a message (status raised to 1) when the table
+ * cannot be written in the format.
+ */
+static int render_piece(struct run *r, prex_writer *w, prex_buf *out, int *done)
+{
+    int rc = prex_merge_write_some(&r->relay->m, w, out, out->len + RENDER_CHUNK);
+
+    if (rc == 0) {
+        rc = prex_writer_finish(w);
+        *done = 1;
+    } else if (rc == 1) {
+        rc = 0;
+    }
+    if (rc != 0) {
+        report_write_error(r, w);
+        return -1;
+    }
+    return 0;
+}
+
+/*
  * Renders the next chunk into rd->out (cleared first). Returns 1 with
  * bytes in rd->out, 0 at the end, or -1 after a message (status raised
  * to 1) when the table cannot be written in the format.
  */
 static int render_next(struct render *rd)
 {
-    int rc;
-
     prex_buf_clear(&rd->out);
     rd->off = 0;
     if (rd->failed)
         return -1;
     while (!rd->done && rd->out.len == 0) {
-        rc = prex_merge_write_some(&rd->r->relay->m, &rd->w, &rd->out, RENDER_CHUNK);
-        if (rc == 0) {
-            rc = prex_writer_finish(&rd->w);
-            rd->done = 1;
-        } else if (rc == 1) {
-            rc = 0;
-        }
-        if (rc != 0) {
-            report_write_error(rd->r, &rd->w);
+        if (render_piece(rd->r, &rd->w, &rd->out, &rd->done) != 0) {
             rd->failed = 1;
             return -1;
         }
@@ -2091,7 +2104,6 @@ static void held_free(struct held *h)
 static int check_held(struct run *r, prex_format fmt, struct held *h, uint64_t *bytes,
                       prex_write_stats *stats)
 {
-    prex_merge *m = &r->relay->m;
     prex_writer w;
     struct verify v;
     size_t off = 0;
@@ -2103,17 +2115,9 @@ static int check_held(struct run *r, prex_format fmt, struct held *h, uint64_t *
         (void)prex_buf_make_room(&h->data, (size_t)h->in + RENDER_CHUNK);
     prex_writer_init(&w, &h->data, fmt, 0);
     verify_init(&v, fmt, r->opt->flags);
-    rc = prex_merge_write_begin(m) == 0 ? 0 : -1;
+    rc = prex_merge_write_begin(&r->relay->m) == 0 ? 0 : -1;
     while (rc == 0 && !done) {
-        rc = prex_merge_write_some(m, &w, &h->data, h->data.len + RENDER_CHUNK);
-        if (rc == 0) {
-            rc = prex_writer_finish(&w);
-            done = 1;
-        } else if (rc == 1) {
-            rc = 0;
-        }
-        if (rc != 0) {
-            report_write_error(r, &w);
+        if (render_piece(r, &w, &h->data, &done) != 0) {
             rc = -1;
         } else if (h->data.len > h->limit) {
             char a[24];
