@@ -22,7 +22,12 @@
  *              then its text.
  *
  * A source whose parse fails keeps what it added before the error, as a
- * truncated scrape would.
+ * truncated scrape would. Such a source no longer promises OpenMetrics'
+ * own rules: the parser checks some of them only when a metric point ends
+ * (_sum with _count, a negative _sum), after the point's samples were
+ * given, so an error after x_sum leaves a histogram without its _count.
+ * Its OpenMetrics body is then held to the text rules only, as a text
+ * source's is (the relay never merges a source that failed).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -79,9 +84,10 @@ static size_t split_parts(const uint8_t *data, size_t size, part *parts)
 
 /* Feeds one part to the table as source src through the parser p, until
  * its EOF or its first parse error. The caller frees p once the table is
- * written, as the relay keeps every source until the push is done. */
-static void feed(prex_merge *m, unsigned src, const part *pt, prex_parser *p,
-                 prex_fuzz_alloc *fa)
+ * written, as the relay keeps every source until the push is done.
+ * Returns 1 when the part ended at a parse error, else 0. */
+static int feed(prex_merge *m, unsigned src, const part *pt, prex_parser *p,
+                prex_fuzz_alloc *fa)
 {
     prex_event ev;
     int rc;
@@ -98,6 +104,7 @@ static void feed(prex_merge *m, unsigned src, const part *pt, prex_parser *p,
             prex_fuzz_die("adding an event of source %u failed: %s", src,
                           prex_merge_errname(rc));
     }
+    return rc == PREX_ERROR;
 }
 
 
@@ -124,11 +131,11 @@ static void fail(const char *what, const part *parts, size_t n, const prex_buf *
 
 /*
  * Writes the resolved table in format fmt and parses the body strictly
- * (same format, default limits, the checking allocator). any_text: some
- * source was text, so an OpenMetrics body may break the rules only
- * OpenMetrics has.
+ * (same format, default limits, the checking allocator). text_rules: some
+ * source was text or failed to parse, so an OpenMetrics body is held to
+ * the text rules only and may break the ones only OpenMetrics has.
  */
-static void write_and_parse(prex_merge *m, prex_format fmt, int any_text, unsigned pflags,
+static void write_and_parse(prex_merge *m, prex_format fmt, int text_rules, unsigned pflags,
                             const part *parts, size_t n, prex_fuzz_alloc *fa)
 {
     prex_buf body;
@@ -149,7 +156,7 @@ static void write_and_parse(prex_merge *m, prex_format fmt, int any_text, unsign
          * back within int64 milliseconds (docs/cli.md); anything else is
          * a table bug */
         if (!(fmt == PREX_FORMAT_OPENMETRICS &&
-              (rc == PREX_E_NAME_CLASH || (any_text && rc == PREX_E_TIMESTAMP_RANGE))))
+              (rc == PREX_E_NAME_CLASH || (text_rules && rc == PREX_E_TIMESTAMP_RANGE))))
             fail(prex_writer_error(&w)->detail, parts, n, &body);
         prex_writer_free(&w);
         prex_buf_free(&body);
@@ -165,7 +172,7 @@ static void write_and_parse(prex_merge *m, prex_format fmt, int any_text, unsign
     if (rc == PREX_ERROR) {
         int code = prex_parser_error(&p)->code;
 
-        if (!(fmt == PREX_FORMAT_OPENMETRICS && any_text && prex_fuzz_om_only_rule(code)) &&
+        if (!(fmt == PREX_FORMAT_OPENMETRICS && text_rules && prex_fuzz_om_only_rule(code)) &&
             code != PREX_E_LIMIT_NAME) {
             prex_fuzz_str msg = { 0 };
 
@@ -192,7 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     prex_parser *ps;
     unsigned flags = 0, id, names;
     size_t n, i;
-    int any_text = 0, rc;
+    int text_rules = 0, rc;
     char name[8];
 
     if (size < 2)
@@ -227,8 +234,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         name[6] = (char)('0' + i);
         if (prex_merge_add_source(&m, name, 7, 0, &id) != 0 || id != i)
             prex_fuzz_die("prex_merge_add_source failed");
-        any_text |= parts[i].format == PREX_FORMAT_TEXT;
-        feed(&m, id, &parts[i], &ps[i], &fa);
+        text_rules |= parts[i].format == PREX_FORMAT_TEXT;
+        text_rules |= feed(&m, id, &parts[i], &ps[i], &fa);
     }
     rc = prex_merge_finish(&m);
     if (rc == PREX_MERGE_E_NO_MEMORY)
@@ -236,8 +243,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         unsigned pflags = names ? PREX_LEGACY_NAMES : 0;
 
-        write_and_parse(&m, PREX_FORMAT_TEXT, any_text, pflags, parts, n, &fa);
-        write_and_parse(&m, PREX_FORMAT_OPENMETRICS, any_text, pflags, parts, n, &fa);
+        write_and_parse(&m, PREX_FORMAT_TEXT, text_rules, pflags, parts, n, &fa);
+        write_and_parse(&m, PREX_FORMAT_OPENMETRICS, text_rules, pflags, parts, n, &fa);
     }
     else if (flags & PREX_MERGE_FIRST)
         fail("prex_merge_finish failed under PREX_MERGE_FIRST", parts, n, NULL);
