@@ -1298,14 +1298,30 @@ static unsigned suffix_mask(int t, int om)
 /* Which known suffix does name end with (after a non-empty base)? */
 static const struct suffix_def *suffix_of(prex_slice name)
 {
-    size_t i;
-    for (i = 0; i < NSUFFIXES; i++) {
-        size_t n = suffixes[i].len;
-        /* the '_' and the last byte first: most names fail there */
+    /* the candidates by last byte, in the order of suffixes[] (indexes
+     * + 1, 0 ends): most names end in none of them */
+    static const unsigned char by_last[6][4] = {
+        { 0 }, { 1 }, { 2 }, { 3, 5, 7 }, { 4, 6 }, { 8 },
+    };
+    const unsigned char *k;
+
+    if (!name.len)
+        return NULL;
+    switch (name.ptr[name.len - 1]) {
+    case 'l': k = by_last[1]; break; /* _total */
+    case 'd': k = by_last[2]; break; /* _created */
+    case 't': k = by_last[3]; break; /* _bucket, _count, _gcount */
+    case 'm': k = by_last[4]; break; /* _sum, _gsum */
+    case 'o': k = by_last[5]; break; /* _info */
+    default: return NULL;
+    }
+    for (; *k; k++) {
+        const struct suffix_def *sd = &suffixes[*k - 1];
+        size_t n = sd->len;
+
         if (name.len > n && name.ptr[name.len - n] == '_' &&
-            name.ptr[name.len - 1] == suffixes[i].str[n - 1] &&
-            memcmp(name.ptr + name.len - n, suffixes[i].str, n) == 0)
-            return &suffixes[i];
+            memcmp(name.ptr + name.len - n, sd->str, n) == 0)
+            return sd;
     }
     return NULL;
 }
@@ -1334,17 +1350,18 @@ static prex_slice base_of(prex_slice name)
 
 /*
  * Fails when a family named name (its suffix sd, the hash of its base
- * basekey) would clash with an earlier family: name was one of its sample
- * names, or is one that its type implies.
+ * basekey, the hash of name as a sample name snkey) would clash with an
+ * earlier family: name was one of its sample names, or is one that its
+ * type implies.
  */
-static int family_clash(lctx *c, prex_slice name, int esc, const char *at,
-                        const struct suffix_def *sd, uint64_t basekey)
+static int family_clash(lctx *c, prex_slice name, const char *at, const struct suffix_def *sd,
+                        uint64_t basekey, uint64_t snkey)
 {
     prex_parser *p = c->p;
     char b[64];
     uint32_t v;
 
-    if (prex__set_get(&p->_families, hash_slice(name, esc, SEED_SAMPLE), &v) && v != p->_famid)
+    if (prex__set_get(&p->_families, snkey, &v) && v != p->_famid)
         return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NAME_CLASH,
                     "family \"%s\" has the name of a sample of an earlier family", b);
     if (sd && prex__set_get(&p->_families, basekey, &v) && (v >> 4) != p->_famid &&
@@ -1368,7 +1385,7 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
 {
     prex_parser *p = c->p;
     char b[64];
-    uint64_t fkey = hash_slice(name, esc, SEED_FAMILY), basekey;
+    uint64_t fkey = hash_slice(name, esc, SEED_FAMILY), basekey, snkey = 0;
     const struct suffix_def *sd;
     uint32_t v;
 
@@ -1385,10 +1402,13 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
             /* the same checks as a family of its own: "a_gsum" after a
              * gauge histogram "a" is one of its sample names (the group's
              * base is this name's) */
-            if (family_clash(c, name, esc, at, suffix_of(name), p->_grpbase) < 0)
+            snkey = hash_slice(name, esc, SEED_SAMPLE);
+            if (family_clash(c, name, at, suffix_of(name), p->_grpbase, snkey) < 0)
                 return PREX_ERROR;
         }
-        return set_family(c, name, esc, at, fkey);
+        if (set_family(c, name, esc, at, fkey) < 0)
+            return PREX_ERROR;
+        goto known;
     }
     if (family_end(p) < 0)
         return PREX_ERROR;
@@ -1419,13 +1439,20 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
         if (r == 1)
             return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NOT_CONTIGUOUS,
                         "family \"%s\" already appeared earlier; all lines of a family must be together", b);
-        if (family_clash(c, name, esc, at, sd, basekey) < 0)
+        snkey = hash_slice(name, esc, SEED_SAMPLE);
+        if (family_clash(c, name, at, sd, basekey, snkey) < 0)
             return PREX_ERROR;
     }
     if (set_family(c, name, esc, at, fkey) < 0)
         return PREX_ERROR;
     p->_famimplicit = implicit;
     p->_grpbase = basekey;
+known:
+    /* a sample named like the family finds its name's hash here */
+    if (p->_alc) {
+        p->_snhash[PREX_SUFFIX_NONE] = snkey;
+        p->_snknown = BIT(PREX_SUFFIX_NONE);
+    }
     return 0;
 }
 
@@ -1436,22 +1463,23 @@ static int family_type(lctx *c, int type, const char *at)
     prex_parser *p = c->p;
     prex_slice f = fam_slice(p);
     unsigned mask = suffix_mask(type, c->om);
-    size_t i;
     uint32_t v;
 
     p->_famtype = type;
     if (!p->_alc)
         return 0;
-    prex__set_update(&p->_families, hash_slice(f, p->_famesc, SEED_FAMILY),
-                     (p->_famid << 4) | (uint32_t)type);
-    for (i = 0; i < NSUFFIXES; i++) {
-        if ((mask & BIT(suffixes[i].s)) &&
-            prex__set_get(&p->_families, hash_with_suffix(f, p->_famesc, &suffixes[i]), &v)) {
+    prex__set_update(&p->_families, p->_famhash, (p->_famid << 4) | (uint32_t)type);
+    /* only the suffixes the type has (none for a gauge); suffixes[] is
+     * in prex_suffix order from PREX_SUFFIX_TOTAL (1) */
+    for (; mask; mask &= mask - 1) {
+        const struct suffix_def *sd = &suffixes[__builtin_ctz(mask) - 1];
+
+        if (prex__set_get(&p->_families, hash_with_suffix(f, p->_famesc, sd), &v)) {
             char b[64];
             render(b, sizeof b, f.ptr, f.len);
             return fail(c, at, PREX_E_NAME_CLASH,
                         "a %s named \"%s\" would have samples named like an earlier family (%s)",
-                        prex_type_name((prex_type)type, (prex_format)p->_format), b, suffixes[i].str);
+                        prex_type_name((prex_type)type, (prex_format)p->_format), b, sd->str);
         }
     }
     return 0;
@@ -1589,16 +1617,15 @@ static int validate_sample(lctx *c, prex_event *ev, const char *at_name, const c
     ev->family.len = ev->name.len - prex_suffix_len(sfx);
     p->_fammeta |= FM_SAMPLES;
 
-    /* sample names are unique to one family; a member's name is the
-     * family's bytes and its suffix, so its hash is kept per suffix */
-    if (member && (p->_snknown & BIT(sfx))) {
+    /* sample names are unique to one family; a sample's name is the
+     * family's bytes and its suffix (a sample that opened its family has
+     * the family's name), so its hash is kept per suffix */
+    if (p->_snknown & BIT(sfx)) {
         namehash = p->_snhash[sfx];
     } else {
         namehash = hash_slice(ev->name, ev->name_esc, SEED_SAMPLE);
-        if (member) {
-            p->_snhash[sfx] = namehash;
-            p->_snknown |= BIT(sfx);
-        }
+        p->_snhash[sfx] = namehash;
+        p->_snknown |= BIT(sfx);
     }
     if (p->_alc) {
         uint64_t h = namehash;
@@ -2005,12 +2032,24 @@ static int type_from_token(const char *s, size_t n, int om)
     };
     size_t i;
 
-    for (i = 0; i < sizeof types / sizeof types[0]; i++) {
-        if (types[i].len != n || (om ? !types[i].in_om : !types[i].in_text))
-            continue;
-        if (om ? memcmp(types[i].name, s, n) == 0 : ieq(s, n, types[i].name))
-            return types[i].type;
+    /* the one candidate of this length (and first letters, case folded
+     * with 0x20 only to choose: the compare below decides) */
+    switch (n) {
+    case 4: i = 8; break;
+    case 5: i = 1; break;
+    case 7:
+        i = (s[0] | 0x20) == 'c' ? 0 : (s[0] | 0x20) == 's' ? 3 : (s[2] | 0x20) == 't' ? 4 : 5;
+        break;
+    case 8: i = 9; break;
+    case 9: i = 2; break;
+    case 14: i = 6; break;
+    case 15: i = 7; break;
+    default: return -1;
     }
+    if (om ? !types[i].in_om : !types[i].in_text)
+        return -1;
+    if (memcmp(types[i].name, s, n) == 0 || (!om && ieq(s, n, types[i].name)))
+        return types[i].type;
     return -1;
 }
 

@@ -57,10 +57,13 @@ static int grow_to(prex__set *s, const prex_alloc *alc, size_t ncap)
     return 0;
 }
 
-/* Doubles the table (or creates it with 64 slots). 0 ok, -1 no memory. */
+/* Doubles the table (or creates it with 16 slots: the sets of a family's
+ * metrics and of a point's series are emptied by a memset of the whole
+ * table at every family or point, and most hold a few keys). 0 ok, -1 no
+ * memory. */
 static int grow(prex__set *s, const prex_alloc *alc)
 {
-    return grow_to(s, alc, s->_cap ? s->_cap * 2 : 64);
+    return grow_to(s, alc, s->_cap ? s->_cap * 2 : 16);
 }
 
 /* Makes room for about n keys at once (the capacity a power of two, at

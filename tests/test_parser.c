@@ -1830,6 +1830,78 @@ static void test_set_reserve(void)
     prex__set_free(&s, &prex_alloc_libc);
 }
 
+/*
+ * Every sample name a type implies, in both formats and both orders: a
+ * family named like one of an earlier family's samples fails, and so does
+ * a type whose samples would be named like an earlier family; a type
+ * without that suffix accepts the same two families.
+ */
+static void test_family_clash_by_suffix(void)
+{
+    static const struct {
+        prex_format fmt;
+        const char *type;
+        const char *has;  /* suffixes the type implies, space-separated */
+    } types[] = {
+        { TEXT, "counter", "" },
+        { TEXT, "gauge", "" },
+        { TEXT, "untyped", "" },
+        { TEXT, "summary", "_sum _count" },
+        { TEXT, "histogram", "_bucket _sum _count" },
+        { TEXT, "gaugehistogram", "_bucket _sum _count" },
+        { OM, "counter", "_total _created" },
+        { OM, "gauge", "" },
+        { OM, "unknown", "" },
+        { OM, "summary", "_sum _count _created" },
+        { OM, "histogram", "_bucket _sum _count _created" },
+        { OM, "gaugehistogram", "_bucket _gsum _gcount" },
+        { OM, "info", "_info" },
+        { OM, "stateset", "" },
+    };
+    static const char *const sfx[] = { "_total", "_created", "_bucket", "_sum",
+                                       "_count", "_gsum", "_gcount", "_info" };
+    prex_test_str in = {0}, has = {0};
+    size_t i, j;
+
+    for (i = 0; i < sizeof types / sizeof types[0]; i++) {
+        const char *eof = types[i].fmt == OM ? "# EOF\n" : "";
+
+        for (j = 0; j < sizeof sfx / sizeof sfx[0]; j++) {
+            int clash;
+
+            prex_test_str_clear(&has);
+            prex_test_str_printf(&has, " %s ", types[i].has);
+            prex_test_str_clear(&in);
+            prex_test_str_printf(&in, " %s ", sfx[j]);
+            clash = strstr(has.ptr, in.ptr) != NULL;
+
+            /* the type first, then a family named like its sample */
+            prex_test_str_clear(&in);
+            prex_test_str_printf(&in, "# TYPE x %s\n# TYPE x%s gauge\n%s", types[i].type,
+                                 sfx[j], eof);
+            if (clash)
+                expect_error(in.ptr, in.len, types[i].fmt, 0, NULL, PREX_E_NAME_CLASH, 2, 8,
+                             __LINE__);
+            else
+                PREX_CHECK(accepts(in.ptr, in.len, types[i].fmt, 0, NULL, __LINE__),
+                           "%s: %s then x%s", in.ptr, types[i].type, sfx[j]);
+
+            /* the family first, then a type that implies its name */
+            prex_test_str_clear(&in);
+            prex_test_str_printf(&in, "# TYPE x%s gauge\n# TYPE x %s\n%s", sfx[j],
+                                 types[i].type, eof);
+            if (clash)
+                expect_error(in.ptr, in.len, types[i].fmt, 0, NULL, PREX_E_NAME_CLASH, 2, 8,
+                             __LINE__);
+            else
+                PREX_CHECK(accepts(in.ptr, in.len, types[i].fmt, 0, NULL, __LINE__),
+                           "%s: x%s then %s", in.ptr, sfx[j], types[i].type);
+        }
+    }
+    prex_test_str_free(&in);
+    prex_test_str_free(&has);
+}
+
 static CU_TestInfo parser_tests[] = {
     {"event_help", test_event_help},
     {"event_meta_forms", test_event_meta_forms},
@@ -1862,6 +1934,7 @@ static CU_TestInfo parser_tests[] = {
     {"legacy_checks", test_legacy_checks},
     {"error_names", test_error_names},
     {"type_names", test_type_names},
+    {"family_clash_by_suffix", test_family_clash_by_suffix},
     {"testlib", test_testlib},
     CU_TEST_INFO_NULL,
 };
