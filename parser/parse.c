@@ -1478,7 +1478,7 @@ static int family_type(lctx *c, int type, const char *at)
             char b[64];
             render(b, sizeof b, f.ptr, f.len);
             return fail(c, at, PREX_E_NAME_CLASH,
-                        "a %s named \"%s\" would have samples named like an earlier family (%s)",
+                        "the %s family \"%s\" would have samples named like an earlier family (%s)",
                         prex_type_name((prex_type)type, (prex_format)p->_format), b, sd->str);
         }
     }
