@@ -1385,7 +1385,10 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
 {
     prex_parser *p = c->p;
     char b[64];
-    uint64_t fkey = hash_slice(name, esc, SEED_FAMILY), basekey, snkey = 0;
+    uint64_t fkey = hash_slice(name, esc, SEED_FAMILY), basekey;
+    /* name as a sample name: for the clash checks, and for the family's
+     * first sample, which is named like it */
+    uint64_t snkey = p->_alc ? hash_slice(name, esc, SEED_SAMPLE) : 0;
     const struct suffix_def *sd;
     uint32_t v;
 
@@ -1402,7 +1405,6 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
             /* the same checks as a family of its own: "a_gsum" after a
              * gauge histogram "a" is one of its sample names (the group's
              * base is this name's) */
-            snkey = hash_slice(name, esc, SEED_SAMPLE);
             if (family_clash(c, name, at, suffix_of(name), p->_grpbase, snkey) < 0)
                 return PREX_ERROR;
         }
@@ -1439,7 +1441,6 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
         if (r == 1)
             return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NOT_CONTIGUOUS,
                         "family \"%s\" already appeared earlier; all lines of a family must be together", b);
-        snkey = hash_slice(name, esc, SEED_SAMPLE);
         if (family_clash(c, name, at, sd, basekey, snkey) < 0)
             return PREX_ERROR;
     }
@@ -1448,7 +1449,6 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
     p->_famimplicit = implicit;
     p->_grpbase = basekey;
 known:
-    /* a sample named like the family finds its name's hash here */
     if (p->_alc) {
         p->_snhash[PREX_SUFFIX_NONE] = snkey;
         p->_snknown = BIT(PREX_SUFFIX_NONE);
