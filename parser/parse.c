@@ -1339,15 +1339,6 @@ static uint64_t hash_with_suffix(prex_slice name, int esc, const struct suffix_d
     return hash_slice(t, esc, SEED_FAMILY);
 }
 
-/* The base of a name: the name without a known suffix. */
-static prex_slice base_of(prex_slice name)
-{
-    const struct suffix_def *sd = suffix_of(name);
-    if (sd)
-        name.len -= sd->len;
-    return name;
-}
-
 /*
  * Fails when a family named name (its suffix sd, the hash of its base
  * basekey, the hash of name as a sample name snkey) would clash with an
@@ -1385,45 +1376,30 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
 {
     prex_parser *p = c->p;
     char b[64];
-    uint64_t fkey = hash_slice(name, esc, SEED_FAMILY), basekey;
+    uint64_t fkey = hash_slice(name, esc, SEED_FAMILY);
     /* name as a sample name: for the clash checks, and for the family's
      * first sample, which is named like it */
     uint64_t snkey = p->_alc ? hash_slice(name, esc, SEED_SAMPLE) : 0;
-    const struct suffix_def *sd;
-    uint32_t v;
-
-    if (implicit && c->om && p->_famopen && p->_famimplicit && esc == p->_famesc &&
-        hash_slice(base_of(name), esc, SEED_FAMILY) == p->_grpbase) {
-        if (p->_alc) {
-            v = p->_famid << 4;
-            int r = prex__set_get_or_put(&p->_families, p->_alc, fkey, &v);
-            if (r < 0)
-                return nomem(c);
-            if (r == 1 && (v >> 4) != p->_famid)
-                return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NOT_CONTIGUOUS,
-                            "family \"%s\" already appeared earlier; all lines of a family must be together", b);
-            /* the same checks as a family of its own: "a_gsum" after a
-             * gauge histogram "a" is one of its sample names (the group's
-             * base is this name's) */
-            if (family_clash(c, name, at, suffix_of(name), p->_grpbase, snkey) < 0)
-                return PREX_ERROR;
-        }
-        if (set_family(c, name, esc, at, fkey) < 0)
-            return PREX_ERROR;
-        goto known;
-    }
-    if (family_end(p) < 0)
-        return PREX_ERROR;
-    p->_famid++;
-    p->_lastsn = 0;
-    sd = suffix_of(name);
     /* the group base: the name without a suffix (OpenMetrics groups
      * implicit families by it) */
+    const struct suffix_def *sd = suffix_of(name);
+    uint64_t basekey = fkey;
+    /* a name joining the open implicit group of its base: the group
+     * stays (no family end, the same family id) */
+    int join;
+    uint32_t v;
+
     if (sd) {
         prex_slice base = { name.ptr, name.len - sd->len };
         basekey = hash_slice(base, esc, SEED_FAMILY);
-    } else {
-        basekey = fkey;
+    }
+    join = implicit && c->om && p->_famopen && p->_famimplicit && esc == p->_famesc &&
+           basekey == p->_grpbase;
+    if (!join) {
+        if (family_end(p) < 0)
+            return PREX_ERROR;
+        p->_famid++;
+        p->_lastsn = 0;
     }
     if (p->_alc) {
         int r;
@@ -1438,17 +1414,22 @@ static int family_begin(lctx *c, prex_slice name, int esc, const char *at, int i
         r = prex__set_get_or_put(&p->_families, p->_alc, fkey, &v);
         if (r < 0)
             return nomem(c);
-        if (r == 1)
+        /* seen before: only a name of the joined group may come again */
+        if (r == 1 && (v >> 4) != p->_famid)
             return render(b, sizeof b, name.ptr, name.len), fail(c, at, PREX_E_NOT_CONTIGUOUS,
                         "family \"%s\" already appeared earlier; all lines of a family must be together", b);
+        /* a name joining a group gets the checks a family of its own
+         * does: "a_gsum" after a gauge histogram "a" is one of its sample
+         * names */
         if (family_clash(c, name, at, sd, basekey, snkey) < 0)
             return PREX_ERROR;
     }
     if (set_family(c, name, esc, at, fkey) < 0)
         return PREX_ERROR;
-    p->_famimplicit = implicit;
-    p->_grpbase = basekey;
-known:
+    if (!join) {
+        p->_famimplicit = implicit;
+        p->_grpbase = basekey;
+    }
     if (p->_alc) {
         p->_snhash[PREX_SUFFIX_NONE] = snkey;
         p->_snknown = BIT(PREX_SUFFIX_NONE);
@@ -2017,23 +1998,24 @@ validate:
 static int type_from_token(const char *s, size_t n, int om)
 {
     static const struct {
-        const char *name; size_t len; int type; int in_text; int in_om;
+        const char *name; int type; int in_text; int in_om;
     } types[] = {
-        { "counter", 7, PREX_TYPE_COUNTER, 1, 1 },
-        { "gauge", 5, PREX_TYPE_GAUGE, 1, 1 },
-        { "histogram", 9, PREX_TYPE_HISTOGRAM, 1, 1 },
-        { "summary", 7, PREX_TYPE_SUMMARY, 1, 1 },
-        { "untyped", 7, PREX_TYPE_UNTYPED, 1, 0 },
-        { "unknown", 7, PREX_TYPE_UNTYPED, 0, 1 },
-        { "gaugehistogram", 14, PREX_TYPE_GAUGEHISTOGRAM, 1, 1 },
-        { "gauge_histogram", 15, PREX_TYPE_GAUGEHISTOGRAM, 1, 0 },
-        { "info", 4, PREX_TYPE_INFO, 0, 1 },
-        { "stateset", 8, PREX_TYPE_STATESET, 0, 1 },
+        { "counter", PREX_TYPE_COUNTER, 1, 1 },
+        { "gauge", PREX_TYPE_GAUGE, 1, 1 },
+        { "histogram", PREX_TYPE_HISTOGRAM, 1, 1 },
+        { "summary", PREX_TYPE_SUMMARY, 1, 1 },
+        { "untyped", PREX_TYPE_UNTYPED, 1, 0 },
+        { "unknown", PREX_TYPE_UNTYPED, 0, 1 },
+        { "gaugehistogram", PREX_TYPE_GAUGEHISTOGRAM, 1, 1 },
+        { "gauge_histogram", PREX_TYPE_GAUGEHISTOGRAM, 1, 0 },
+        { "info", PREX_TYPE_INFO, 0, 1 },
+        { "stateset", PREX_TYPE_STATESET, 0, 1 },
     };
     size_t i;
 
     /* the one candidate of this length (and first letters, case folded
-     * with 0x20 only to choose: the compare below decides) */
+     * with 0x20 only to choose: the compare below decides); its name has
+     * n bytes */
     switch (n) {
     case 4: i = 8; break;
     case 5: i = 1; break;
