@@ -2777,9 +2777,9 @@ int main(int argc, char **argv)
 
             memset(&r, 0, sizeof r);
             r.opt = &opt;
-            rc = setup_http(&r, &token, &password) != 0 ? EXIT_USAGE
-                 : push_group(&r, NULL, NULL, 0, NULL) != 0   ? EXIT_PUSH
-                                                        : EXIT_VALID;
+            rc = setup_http(&r, &token, &password) != 0   ? EXIT_USAGE
+                 : push_group(&r, NULL, NULL, 0, NULL) != 0 ? EXIT_PUSH
+                                                            : EXIT_VALID;
             free(token);
             free(password);
         } else if (opt.interval_ms) {

@@ -1154,19 +1154,18 @@ static void test_label_name_every_position(void)
 
     for (len = 1; len <= 20; len++) {
         for (k = 0; k < len; k++) {
-            char n1[24], n2[24], in[160], want[192];
+            char n1[24], n2[24], in[160];
             fixture f;
 
             memset(n1, 'n', len);
             n1[len] = 0;
             memcpy(n2, n1, len + 1);
             n2[k] = 'o';
+            /* already in order: the body is the input */
             snprintf(in, sizeof in, "# TYPE x gauge\nx{%s=\"1\"} 1\nx{%s=\"2\"} 2\n", n1, n2);
-            snprintf(want, sizeof want, "# TYPE x gauge\nx{%s=\"1\"} 1\nx{%s=\"2\"} 2\n", n1,
-                     n2);
             fx_init(&f, NULL, 0, AB);
             fx_feed(&f, 0, in);
-            fx_expect(&f, 0, want);
+            fx_expect(&f, 0, in);
             fx_free(&f);
         }
     }
